@@ -19,3 +19,22 @@ export {
   generateSyntheticCheckpoint, SYNTHETIC_FULL, SYNTHETIC_TINY, type SyntheticRecipe,
 } from './model/synthetic.ts';
 export { plainBackend, type LinearBackend, type PreparedLinear, type LinearActivation } from './tensor/backend.ts';
+export {
+  DEFAULT_BATCH_SIZE, type EmbedOptions, type SentenceEmbedOptions, type TokenEmbedOptions, type EmbedProgress, type EmbedResult,
+  type OutputValue, type PrecisionOf,
+} from './model/sentence-encoder.ts';
+export { SentenceTokenizer, type PromptOptions, type SentenceTokenizerParts } from './model/sentence-tokenizer.ts';
+export {
+  resolveSentencePipeline, readModuleLayout, POOLING_MODE_ORDER, type SentencePipeline, type SentencePipelineInputs,
+  type SentencePoolingMode, type ModuleLayout,
+} from './model/sentence-transformers-config.ts';
+export { poolSentences } from './model/sentence-pooling.ts';
+export { EmbeddingMatrix, toMatrix, type EmbeddingData, type MatrixInput } from './api/embedding-matrix.ts';
+export { cosSim, dotScore, type ScoreFunction } from './api/similarity.ts';
+export { semanticSearch, SearchAccumulator, type SearchHit, type SemanticSearchOptions } from './api/semantic-search.ts';
+export {
+  paraphraseMining, paraphraseMiningEmbeddings, type ParaphrasePair, type ParaphraseMiningOptions,
+} from './api/paraphrase-mining.ts';
+export { quantizeEmbeddings, packBits, PRECISIONS, type Precision, type PrecisionData, type QuantizeOptions } from './api/quantize.ts';
+export { TopK, type ScoredId } from './api/top-k.ts';
+export { MiniLMEmbeddings, type MiniLMEmbeddingsOptions, type EncoderSource } from './api/langchain.ts';

@@ -29,6 +29,11 @@ import path from 'node:path';
 /** An engine ready to measure: one pooled, L2-normalised vector per input sequence. */
 export interface BenchEngine {
   embed(batch: BenchSequence[]): Promise<Float32Array[]>;
+  /**
+   * Engines that tokenize the text themselves: how many of these sequences their tokenizer turns
+   * into ids other than the corpus ids (then they did not compute on the same inputs).
+   */
+  countTokenizerMismatches?(sequences: BenchSequence[]): Promise<number>;
   dispose(): Promise<void> | void;
 }
 
@@ -137,6 +142,8 @@ export async function runProtocol(
   const mostPadded = indexOfShortest(firstMixedBatch);
   const [mostPaddedAlone] = checked(await engine.embed([firstMixedBatch[mostPadded]!]), [firstMixedBatch[mostPadded]!]);
   const [helloWorld] = checked(await engine.embed([workloads.helloWorld]), [workloads.helloWorld]);
+  const everyInput = [workloads.short, workloads.passages, workloads.mixed].flatMap((w) => w.sequences);
+  const tokenizerMismatches = engine.countTokenizerMismatches ? await engine.countTokenizerMismatches(everyInput) : null;
   await engine.dispose();
 
   return {
@@ -169,6 +176,7 @@ export async function runProtocol(
       mixedPaddedVsAloneMaxDiff: maxAbsDiff(mostPaddedAlone!, mixed.vectors[mostPadded]!),
       badVectors,
       dimensions,
+      tokenizerMismatches,
     },
   };
 }

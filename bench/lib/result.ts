@@ -66,6 +66,8 @@ export interface RunnerResult extends EngineIdentity {
     /** Output vectors that were not finite or not of unit norm, over all workloads. */
     badVectors: number;
     dimensions: number;
+    /** Engines that tokenize: inputs whose ids differ from the corpus ids (null: takes ids). */
+    tokenizerMismatches: number | null;
   };
 }
 

@@ -15,7 +15,7 @@
  *   latency   one sentence at a time: 10 warm-up calls, then the first 50 short sentences.
  *   check     "[CLS] hello world [SEP]", whose embedding the reference fixture holds.
  *
- * `quick` shrinks every workload (64 short, 16 passages, 32 mixed, 3 + 10 latency calls) for
+ * `quick` shrinks every workload to one batch (32 short, 16 passages, 16 mixed; 3 + 10 latency calls) for
  * smoke runs; it leaves the batch sizes and the length range alone.
  */
 
@@ -54,7 +54,7 @@ export class CorpusError extends Error {
 }
 
 export const FULL_SIZES = { short: 256, passages: 64, mixed: 128, latencyWarmup: 10, latencyMeasured: 50 };
-export const QUICK_SIZES = { short: 64, passages: 16, mixed: 32, latencyWarmup: 3, latencyMeasured: 10 };
+export const QUICK_SIZES = { short: 32, passages: 16, mixed: 16, latencyWarmup: 3, latencyMeasured: 10 };
 const MIXED_MIN_LENGTH = 5;
 const MIXED_MAX_LENGTH = 256;
 const MIXED_SHUFFLE_SEED = 0x6d1e;

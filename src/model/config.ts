@@ -48,6 +48,11 @@ export function parseBertConfig(json: unknown): BertConfig {
     throw new ConfigError(`config.json: hidden_act "${String(activation)}" is not supported (only the exact "gelu")`);
   }
 
+  const positionType = obj['position_embedding_type'] ?? 'absolute';
+  if (positionType !== 'absolute') {
+    throw new ConfigError(`config.json: position_embedding_type "${String(positionType)}" is not supported (only "absolute")`);
+  }
+
   const positiveInteger = (key: string, fallback?: number): number => {
     const value = obj[key] ?? fallback;
     if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {

@@ -118,9 +118,9 @@ export type SafetensorsErrorCode =
   | 'INVALID_UTF8' //          header bytes are not UTF-8
   | 'INVALID_JSON' //          header text is not JSON
   | 'HEADER_NOT_OBJECT' //     header JSON is not an object
-  | 'DUPLICATE_TENSOR' //      a tensor name (or __metadata__) appears twice
+  | 'DUPLICATE_TENSOR' //      a tensor name appears twice
   | 'DUPLICATE_KEY' //         a key appears twice inside one entry
-  | 'INVALID_METADATA' //      __metadata__ is not a string -> string map
+  | 'INVALID_METADATA' //      __metadata__ is not a string -> string map, or appears twice
   | 'INVALID_TENSOR_ENTRY' //  an entry is not an object, or lacks dtype / shape / data_offsets
   | 'UNKNOWN_DTYPE' //         dtype is not one of SafetensorsDType
   | 'INVALID_SHAPE' //         shape is not a list of non-negative integers
@@ -232,6 +232,15 @@ function decodeHeader(bytes: Uint8Array, headerLength: number): Record<string, u
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) {
+    if (duplicate.key === '__metadata__' && duplicate.entry === undefined) {
+      throw new SafetensorsError('INVALID_METADATA', 'safetensors: __metadata__ appears more than once in the header');
+    }
+    if (duplicate.entry === '__metadata__') {
+      throw new SafetensorsError(
+        'INVALID_METADATA',
+        `safetensors: __metadata__ key "${duplicate.key}" appears more than once`,
+      );
+    }
     if (duplicate.entry === undefined) {
       throw new SafetensorsError(
         'DUPLICATE_TENSOR',

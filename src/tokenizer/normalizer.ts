@@ -13,9 +13,13 @@
  * "same as lowercase").
  *
  * Each step maps one character to zero or more characters, independently of its neighbours, so
- * we run all four on one code point before moving to the next, in a single pass. The result
- * keeps, for every output code unit, the index in the original string of the character it came
- * from: that is how tokens get their offsets.
+ * all four together are a function of one code point, `normalizeCodePoint`, applied in a single
+ * pass. The result keeps, for every output code unit, the index in the original string of the
+ * character it came from: that is how tokens get their offsets.
+ *
+ * Speed: most characters come out unchanged, so the output is built from slices of the input
+ * (one per run of unchanged characters) and the replacements in between; a code point's
+ * replacement is computed once and cached (ASCII in a table, the others in a bounded Map).
  *
  * Lone surrogates: the reference receives text as UTF-8, where a lone surrogate cannot exist;
  * its Node binding turns each into U+FFFD, which step 1 deletes. We do the same.
@@ -47,16 +51,59 @@ export interface NormalizedText {
   origins: Int32Array;
 }
 
-const SPACE = 0x20;
 const REPLACEMENT_CHARACTER = 0xFFFD;
+/** Most code points a normaliser remembers the replacement of (a few MB at most). */
+const CACHE_LIMIT = 1 << 16;
+
+/**
+ * The four steps applied to one code point: what it becomes, or null if it comes out unchanged.
+ * A lone surrogate (0xD800–0xDFFF) is treated as U+FFFD, as the reference receives it.
+ *
+ *   normalizeCodePoint(0x41, allOn)   === 'a'
+ *   normalizeCodePoint(0xE9, allOn)   === 'e'        é: NFD 'e' U+0301, mark dropped
+ *   normalizeCodePoint(0x4E16, allOn) === ' 世 '
+ *   normalizeCodePoint(0x0C, allOn)   === ''         form feed: a control character, deleted
+ *   normalizeCodePoint(0x61, allOn)   === null
+ */
+export function normalizeCodePoint(cp: number, options: NormalizerOptions): string | null {
+  const original = String.fromCodePoint(cp);
+  if (cp >= 0xD800 && cp <= 0xDFFF) cp = REPLACEMENT_CHARACTER;
+  const cls = charClass(cp);
+  if (options.cleanText) {
+    if (cp === 0 || cp === REPLACEMENT_CHARACTER || (cls & CONTROL) !== 0) return '';
+    if ((cls & WHITESPACE) !== 0) return original === ' ' ? null : ' ';
+  }
+  let chars = String.fromCodePoint(cp);
+  if (options.stripAccents) {
+    let kept = '';
+    for (const c of chars.normalize('NFD')) {
+      if ((charClass(c.codePointAt(0)!) & NONSPACING_MARK) === 0) kept += c;
+    }
+    chars = kept;
+  }
+  if (options.lowercase) {
+    let lowered = '';
+    // Per code point: `toLowerCase` on a whole string would apply the final-sigma rule.
+    for (const c of chars) lowered += c.toLowerCase();
+    chars = lowered;
+  }
+  // The class of the character before NFD decides, as in the reference (spacing comes first).
+  if (options.handleChineseChars && (cls & CJK_IDEOGRAPH) !== 0) chars = ' ' + chars + ' ';
+  return chars === original ? null : chars;
+}
 
 export class BertNormalizer {
   readonly options: Readonly<NormalizerOptions>;
-  /** Steps 3 and 4 for BMP code points above ASCII, computed once per code point seen. */
-  private readonly mappingCache = new Map<number, string>();
+  /** [128] normalizeCodePoint of each ASCII code point. */
+  private readonly asciiReplacements: Array<string | null>;
+  /** normalizeCodePoint of the other code points seen so far, up to CACHE_LIMIT of them. */
+  private readonly replacements = new Map<number, string | null>();
+  /** Scratch buffer for the origins, reused from call to call. */
+  private readonly origins = new OriginWriter();
 
   constructor(options: NormalizerOptions) {
     this.options = { ...options };
+    this.asciiReplacements = Array.from({ length: 0x80 }, (_, cp) => normalizeCodePoint(cp, this.options));
   }
 
   /**
@@ -65,119 +112,101 @@ export class BertNormalizer {
    *   new BertNormalizer(allOn).normalize('Héllo 世界').text === 'hello  世  界 '
    */
   normalize(input: string, start = 0, end = input.length): NormalizedText {
-    const { cleanText, handleChineseChars } = this.options;
-    const out = new CodeUnitWriter(end - start);
+    const origins = this.origins;
+    origins.reset(end - start);
+    const text = new TextBuilder();
+    let copyFrom = start; // input[copyFrom, i) is unchanged so far: it will be copied as one slice
     for (let i = start; i < end; ) {
-      let cp = codePointAt(input, i, end);
+      const cp = codePointAt(input, i, end);
       const origin = i;
-      i += codePointWidth(cp);
-      if (cp >= 0xD800 && cp <= 0xDFFF) cp = REPLACEMENT_CHARACTER; // a lone surrogate
-
-      const cls = charClass(cp);
-      if (cleanText) {
-        if (cp === 0 || cp === REPLACEMENT_CHARACTER || (cls & CONTROL) !== 0) continue;
-        if ((cls & WHITESPACE) !== 0) {
-          out.push(SPACE, origin);
-          continue;
-        }
+      const width = codePointWidth(cp);
+      i += width;
+      const replacement = this.replacementOf(cp);
+      if (replacement === null) {
+        origins.push(origin, width);
+        continue;
       }
-      const spaced = handleChineseChars && (cls & CJK_IDEOGRAPH) !== 0;
-      if (spaced) out.push(SPACE, origin);
-      this.writeMapped(cp, origin, out);
-      if (spaced) out.push(SPACE, origin);
+      if (origin > copyFrom) text.append(input.slice(copyFrom, origin));
+      if (replacement.length > 0) {
+        text.append(replacement);
+        origins.push(origin, replacement.length);
+      }
+      copyFrom = i;
     }
-    return out.finish();
+    if (end > copyFrom) text.append(input.slice(copyFrom, end));
+    return { text: text.finish(), origins: origins.finish() };
   }
 
-  /** Steps 3 and 4 (strip accents, lowercase) for one code point. */
-  private writeMapped(cp: number, origin: number, out: CodeUnitWriter): void {
-    const { stripAccents, lowercase } = this.options;
-    if (cp < 0x80) {
-      // Fast path for ASCII: no decompositions, and lowercase is A–Z → a–z.
-      out.push(lowercase && cp >= 0x41 && cp <= 0x5A ? cp + 0x20 : cp, origin);
-      return;
+  /** normalizeCodePoint, cached. */
+  private replacementOf(cp: number): string | null {
+    if (cp < 0x80) return this.asciiReplacements[cp]!;
+    let replacement = this.replacements.get(cp);
+    if (replacement === undefined) {
+      replacement = normalizeCodePoint(cp, this.options);
+      // Bounded, so that text full of distinct rare characters cannot grow the cache forever.
+      if (this.replacements.size < CACHE_LIMIT) this.replacements.set(cp, replacement);
     }
-    if (!stripAccents && !lowercase) {
-      out.pushCodePoint(cp, origin);
-      return;
-    }
-    let mapped = cp < 0x10000 ? this.mappingCache.get(cp) : undefined;
-    if (mapped === undefined) {
-      mapped = mapCodePoint(cp, stripAccents, lowercase);
-      // Only the BMP is cached: at most 65,536 entries, whatever the input.
-      if (cp < 0x10000) this.mappingCache.set(cp, mapped);
-    }
-    for (let k = 0; k < mapped.length; k++) out.push(mapped.charCodeAt(k), origin);
+    return replacement;
   }
-}
-
-/** Strip accents (NFD, drop Mn) then lowercase each resulting code point, for one code point. */
-export function mapCodePoint(cp: number, stripAccents: boolean, lowercase: boolean): string {
-  let chars = String.fromCodePoint(cp);
-  if (stripAccents) {
-    let kept = '';
-    for (const c of chars.normalize('NFD')) {
-      if ((charClass(c.codePointAt(0)!) & NONSPACING_MARK) === 0) kept += c;
-    }
-    chars = kept;
-  }
-  if (lowercase) {
-    let lowered = '';
-    // Per code point: `toLowerCase` on a whole string would apply the final-sigma rule.
-    for (const c of chars) lowered += c.toLowerCase();
-    chars = lowered;
-  }
-  return chars;
 }
 
 /**
- * A growable buffer of UTF-16 code units with their origins. Growing by doubling keeps the total
- * copying linear; the final string is built in chunks, because passing a huge array as
- * arguments to String.fromCharCode would overflow the stack.
+ * Collects strings to concatenate. Joining everything at the end is linear, but a text with a
+ * change at every character would hold one array slot per character; joining every 4096 parts
+ * into a chunk keeps that array small.
  */
-class CodeUnitWriter {
-  private units: Uint16Array; // [capacity]
-  private origins: Int32Array; // [capacity]
+class TextBuilder {
+  private readonly chunks: string[] = [];
+  private readonly parts: string[] = [];
+
+  append(part: string): void {
+    this.parts.push(part);
+    if (this.parts.length === 4096) {
+      this.chunks.push(this.parts.join(''));
+      this.parts.length = 0;
+    }
+  }
+
+  finish(): string {
+    if (this.chunks.length === 0) return this.parts.join('');
+    this.chunks.push(this.parts.join(''));
+    return this.chunks.join('');
+  }
+}
+
+/**
+ * A growable Int32Array of origins. Short texts (the usual case) use one scratch buffer, reused
+ * from call to call because allocating typed arrays for every sentence is slow, and get a copy
+ * of it. A long text gets a buffer of its own, handed over without copying. Growing by
+ * doubling keeps the total copying linear.
+ */
+class OriginWriter {
+  private static readonly SCRATCH_SIZE = 1 << 16;
+  private readonly scratch = new Int32Array(OriginWriter.SCRATCH_SIZE);
+  private buffer = this.scratch; // [capacity]
   private length = 0;
 
-  constructor(expectedLength: number) {
-    const capacity = Math.max(16, expectedLength + (expectedLength >> 3));
-    this.units = new Uint16Array(capacity);
-    this.origins = new Int32Array(capacity);
+  /** Empties the writer, making room for about `expectedLength` entries. */
+  reset(expectedLength: number): void {
+    this.length = 0;
+    this.buffer = expectedLength <= this.scratch.length ? this.scratch : new Int32Array(expectedLength + (expectedLength >> 3));
   }
 
-  push(unit: number, origin: number): void {
-    if (this.length === this.units.length) this.grow();
-    this.units[this.length] = unit;
-    this.origins[this.length] = origin;
-    this.length++;
-  }
-
-  pushCodePoint(cp: number, origin: number): void {
-    if (cp < 0x10000) {
-      this.push(cp, origin);
-    } else {
-      this.push(0xD800 + ((cp - 0x10000) >> 10), origin);
-      this.push(0xDC00 + ((cp - 0x10000) & 0x3FF), origin);
+  /** Appends `origin` `count` times. */
+  push(origin: number, count: number): void {
+    while (this.length + count > this.buffer.length) {
+      const bigger = new Int32Array(this.buffer.length * 2);
+      bigger.set(this.buffer.subarray(0, this.length));
+      this.buffer = bigger;
     }
+    for (let k = 0; k < count; k++) this.buffer[this.length++] = origin;
   }
 
-  finish(): NormalizedText {
-    const CHUNK = 8192;
-    const parts: string[] = [];
-    for (let i = 0; i < this.length; i += CHUNK) {
-      const chunk = this.units.subarray(i, Math.min(i + CHUNK, this.length));
-      parts.push(String.fromCharCode.apply(null, chunk as unknown as number[]));
-    }
-    return { text: parts.join(''), origins: this.origins.subarray(0, this.length) };
-  }
-
-  private grow(): void {
-    const units = new Uint16Array(this.units.length * 2);
-    units.set(this.units);
-    this.units = units;
-    const origins = new Int32Array(this.origins.length * 2);
-    origins.set(this.origins);
-    this.origins = origins;
+  /** The origins written: a copy of the scratch buffer, or the long text's own buffer. */
+  finish(): Int32Array {
+    const own = this.buffer !== this.scratch;
+    const origins = own ? this.buffer.subarray(0, this.length) : this.scratch.slice(0, this.length);
+    this.buffer = this.scratch;
+    return origins;
   }
 }

@@ -8,8 +8,8 @@
  *   '[mask]'            → no match (case matters): normalised and split as '[' 'mask' ']'
  *
  * Where several could match, the leftmost wins, then the longest (the reference uses
- * Aho–Corasick in leftmost-longest mode). We scan once, and try the tokens only at positions
- * holding one of their first characters, which keeps the scan linear.
+ * Aho–Corasick in leftmost-longest mode). We jump with indexOf from one occurrence of a
+ * token's first character to the next and try the tokens only there, which keeps it linear.
  *
  * Left out: the added-token options lstrip, rstrip, single_word and normalized: true. BERT's
  * special tokens use none of them; tokenizer-json.ts refuses files that ask for them.
@@ -22,13 +22,13 @@ export interface SpecialToken {
 
 export class SpecialTokenSplitter {
   readonly tokens: readonly SpecialToken[];
-  /** First UTF-16 code units of the tokens: a position holding none of these cannot match. */
-  private readonly firstUnits: Set<number>;
+  /** The distinct first characters of the tokens ('[' for BERT): only these can start a match. */
+  private readonly firstChars: string[];
 
   constructor(tokens: readonly SpecialToken[]) {
     // Longest first, so the first match found at a position is the longest one.
     this.tokens = tokens.filter((t) => t.content.length > 0).sort((a, b) => b.content.length - a.content.length);
-    this.firstUnits = new Set(this.tokens.map((t) => t.content.charCodeAt(0)));
+    this.firstChars = [...new Set(this.tokens.map((t) => t.content[0]!))];
   }
 
   /**
@@ -40,17 +40,26 @@ export class SpecialTokenSplitter {
     onText: (start: number, end: number) => void,
     onSpecial: (id: number, start: number, end: number) => void,
   ): void {
+    // next[k]: the next index >= `from` holding firstChars[k], or -1. Each only moves forward,
+    // so all the indexOf calls together read the text once per distinct first character.
+    const next = this.firstChars.map((c) => text.indexOf(c));
     let textStart = 0;
-    if (this.tokens.length > 0) {
-      for (let i = 0; i < text.length; i++) {
-        if (!this.firstUnits.has(text.charCodeAt(i))) continue;
-        const match = this.tokens.find((t) => text.startsWith(t.content, i));
-        if (match === undefined) continue;
-        if (i > textStart) onText(textStart, i);
-        onSpecial(match.id, i, i + match.content.length);
-        textStart = i + match.content.length;
-        i = textStart - 1; // the loop's i++ moves to textStart
+    let from = 0;
+    for (;;) {
+      let candidate = -1;
+      for (let k = 0; k < next.length; k++) {
+        if (next[k]! >= 0 && next[k]! < from) next[k] = text.indexOf(this.firstChars[k]!, from);
+        if (next[k]! >= 0 && (candidate < 0 || next[k]! < candidate)) candidate = next[k]!;
       }
+      if (candidate < 0) break;
+      const match = this.tokens.find((t) => text.startsWith(t.content, candidate));
+      if (match === undefined) {
+        from = candidate + 1;
+        continue;
+      }
+      if (candidate > textStart) onText(textStart, candidate);
+      onSpecial(match.id, candidate, candidate + match.content.length);
+      textStart = from = candidate + match.content.length;
     }
     if (text.length > textStart) onText(textStart, text.length);
   }

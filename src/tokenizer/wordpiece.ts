@@ -10,11 +10,12 @@
  *   - it has more than `maxInputCharsPerWord` (100) code points, counted after normalisation, or
  *   - at some position no piece matches at all: one unknown character spoils the whole word.
  *
- * The reference tries every end position from the end of the word backwards. We start at most
- * `longest piece in the vocabulary` code units ahead instead: nothing longer can match, so the
- * result is the same, and a piece costs O(longest piece) lookups rather than O(word length).
- * Lookups are plain Map gets on the piece string; continuation pieces live in a second Map
- * keyed without their "##", so no string is concatenated per lookup.
+ * The reference tries every end position from the end of the word backwards, looking each
+ * candidate up in a hash map. We walk a trie of the vocabulary forward from the piece's start
+ * instead and remember the last token passed: the same longest match, found in at most
+ * `longest token` steps and without building a string per candidate. Continuation pieces start
+ * from the trie node of "##", since "##able" is stored as the characters '#', '#', 'a', ….
+ * Before any of that, a word that is itself a token is found with one Map lookup.
  */
 import type { Vocabulary } from './vocab.ts';
 import { countCodePoints, isHighSurrogate, isLowSurrogate } from './utf16.ts';
@@ -31,41 +32,63 @@ export interface WordPieceOptions {
 /** Receives one piece: its id and its [start, end) range in the text given to tokenizeWord. */
 export type PieceCallback = (id: number, start: number, end: number) => void;
 
+/**
+ * The vocabulary as a trie over UTF-16 code units. Nodes are numbered from 0 (the root); all
+ * edges live in one Map keyed by `node * 65536 + unit`, an exact integer, which is far smaller
+ * than a Map per node.
+ */
+class TokenTrie {
+  static readonly ROOT = 0;
+  /** (node * 65536 + code unit) → child node */
+  private readonly edges = new Map<number, number>();
+  /** [nodes] id of the token ending at each node, or -1. */
+  readonly tokenIds: number[] = [-1];
+
+  insert(token: string, id: number): void {
+    let node = TokenTrie.ROOT;
+    for (let i = 0; i < token.length; i++) {
+      const key = node * 0x10000 + token.charCodeAt(i);
+      let child = this.edges.get(key);
+      if (child === undefined) {
+        child = this.tokenIds.length;
+        this.tokenIds.push(-1);
+        this.edges.set(key, child);
+      }
+      node = child;
+    }
+    this.tokenIds[node] = id;
+  }
+
+  /** The node reached from `node` by `unit`, or -1. */
+  child(node: number, unit: number): number {
+    return this.edges.get(node * 0x10000 + unit) ?? -1;
+  }
+
+  /** The node reached from the root by the whole of `text`, or -1. */
+  walk(text: string): number {
+    let node = TokenTrie.ROOT;
+    for (let i = 0; i < text.length && node >= 0; i++) node = this.child(node, text.charCodeAt(i));
+    return node;
+  }
+}
+
 export class WordPiece {
   readonly unkId: number;
   readonly maxInputCharsPerWord: number;
-  /** Every token → id: the lookup for a word's first piece. */
-  private readonly firstPieces: Map<string, number>;
-  /** 'able' → id of '##able': the lookup for the pieces after the first. */
-  private readonly continuationPieces = new Map<string, number>();
-  /** Longest key of each map, in UTF-16 code units. */
-  private readonly maxFirstLength: number;
-  private readonly maxContinuationLength: number;
-  /** (id, start, end) of each piece found so far in the current word, reused across words. */
+  private readonly trie = new TokenTrie();
+  /** Every token → id, for the whole-word fast path. */
+  private readonly wholeWords: Map<string, number>;
+  /** Where continuation pieces start: the node of "##" (-1 if no token starts with it). */
+  private readonly continuationRoot: number;
+  /** (id, start, end) of each piece found so far in the current word; reused across words. */
   private readonly pieces: number[] = [];
 
   constructor(vocab: Vocabulary, options: WordPieceOptions) {
     this.unkId = options.unkId;
     this.maxInputCharsPerWord = options.maxInputCharsPerWord;
-    this.firstPieces = vocab.tokenToId;
-    const prefix = options.continuingSubwordPrefix;
-    let maxFirst = 0;
-    let maxContinuation = 0;
-    for (const [token, id] of vocab.tokenToId) {
-      maxFirst = Math.max(maxFirst, token.length);
-      if (prefix.length > 0 && token.startsWith(prefix)) {
-        const rest = token.slice(prefix.length);
-        this.continuationPieces.set(rest, id);
-        maxContinuation = Math.max(maxContinuation, rest.length);
-      }
-    }
-    // With an empty prefix, continuation pieces are ordinary tokens.
-    if (prefix.length === 0) {
-      this.continuationPieces = vocab.tokenToId;
-      maxContinuation = maxFirst;
-    }
-    this.maxFirstLength = maxFirst;
-    this.maxContinuationLength = maxContinuation;
+    this.wholeWords = vocab.tokenToId;
+    for (const [token, id] of vocab.tokenToId) this.trie.insert(token, id);
+    this.continuationRoot = this.trie.walk(options.continuingSubwordPrefix);
   }
 
   /**
@@ -73,36 +96,57 @@ export class WordPiece {
    * indices into `text`. An [UNK] word gives one call covering the whole word.
    */
   tokenizeWord(text: string, start: number, end: number, onPiece: PieceCallback): void {
-    if (countCodePoints(text, start, end, this.maxInputCharsPerWord) > this.maxInputCharsPerWord) {
+    // A word has at most as many code points as code units, so short words skip the count.
+    const limit = this.maxInputCharsPerWord;
+    if (end - start > limit && countCodePoints(text, start, end, limit) > limit) {
       onPiece(this.unkId, start, end);
+      return;
+    }
+    // Fast path: most words of ordinary text are a token of their own, and then the longest
+    // match is the whole word. One hash lookup instead of a walk; the result is the same.
+    const whole = this.wholeWords.get(text.slice(start, end));
+    if (whole !== undefined) {
+      onPiece(whole, start, end);
       return;
     }
     // First find every piece; only if all of them match are they reported.
     const pieces = this.pieces;
-    pieces.length = 0;
+    let count = 0;
     for (let pieceStart = start; pieceStart < end; ) {
-      const isFirst = pieceStart === start;
-      const lookup = isFirst ? this.firstPieces : this.continuationPieces;
-      const maxLength = isFirst ? this.maxFirstLength : this.maxContinuationLength;
-      let pieceEnd = Math.min(end, pieceStart + maxLength);
-      let id: number | undefined;
-      while (pieceEnd > pieceStart) {
-        // Never end a piece between the two halves of a surrogate pair.
-        if (pieceEnd < end && isLowSurrogate(text.charCodeAt(pieceEnd)) && isHighSurrogate(text.charCodeAt(pieceEnd - 1))) {
-          pieceEnd--;
-          continue;
-        }
-        id = lookup.get(text.slice(pieceStart, pieceEnd));
-        if (id !== undefined) break;
-        pieceEnd--;
-      }
-      if (id === undefined) {
+      const root = pieceStart === start ? TokenTrie.ROOT : this.continuationRoot;
+      const [id, pieceEnd] = this.longestMatch(text, pieceStart, end, root);
+      if (id < 0) {
         onPiece(this.unkId, start, end);
         return;
       }
-      pieces.push(id, pieceStart, pieceEnd);
+      pieces[3 * count] = id;
+      pieces[3 * count + 1] = pieceStart;
+      pieces[3 * count + 2] = pieceEnd;
+      count++;
       pieceStart = pieceEnd;
     }
-    for (let k = 0; k < pieces.length; k += 3) onPiece(pieces[k]!, pieces[k + 1]!, pieces[k + 2]!);
+    for (let k = 0; k < count; k++) onPiece(pieces[3 * k]!, pieces[3 * k + 1]!, pieces[3 * k + 2]!);
+  }
+
+  /**
+   * The longest token that text[from, …) starts with, walking the trie from `root`:
+   * [id, end], or [-1, from] if none.
+   */
+  private longestMatch(text: string, from: number, end: number, root: number): [number, number] {
+    let bestId = -1;
+    let bestEnd = from;
+    let node = root;
+    for (let i = from; i < end && node >= 0; i++) {
+      node = this.trie.child(node, text.charCodeAt(i));
+      if (node < 0) break;
+      const id = this.trie.tokenIds[node]!;
+      // A piece may not end between the two halves of a surrogate pair.
+      const midPair = i + 1 < end && isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1));
+      if (id >= 0 && !midPair) {
+        bestId = id;
+        bestEnd = i + 1;
+      }
+    }
+    return [bestId, bestEnd];
   }
 }

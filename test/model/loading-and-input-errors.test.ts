@@ -36,6 +36,7 @@ describe('parseBertConfig', () => {
     [{ ...tinyConfigJson, hidden_size: 30 }, /not a multiple of num_attention_heads/],
     [{ ...tinyConfigJson, hidden_act: 'gelu_new' }, /hidden_act "gelu_new" is not supported/],
     [{ ...tinyConfigJson, model_type: 'roberta' }, /BERT models only/],
+    [{ ...tinyConfigJson, position_embedding_type: 'relative_key' }, /position_embedding_type "relative_key"/],
     [{ ...tinyConfigJson, num_hidden_layers: 0 }, /"num_hidden_layers" must be a positive integer/],
     [{ ...tinyConfigJson, vocab_size: '30522' }, /"vocab_size" must be a positive integer/],
     [{ ...tinyConfigJson, layer_norm_eps: -1 }, /layer_norm_eps/],

@@ -42,10 +42,12 @@
  *
  * Remainders: rows left after the last full tile go through a one-row tile (same code with
  * tileRows = 1); a last panel with fewer than 8 real features is computed in full (its padding
- * weights are zero) and stored lane by lane by `storePartialRow`. K needs no remainder for the
- * tile; the k loop is unrolled `kUnroll` times and a one-step loop finishes the last K mod kUnroll.
+ * weights are zero) and stored lane by lane by `storePartialRow`. K needs no remainder: the k
+ * loop takes one k per step (when generated with kUnroll > 1, a one-step loop finishes the last
+ * K mod kUnroll).
  *
- * Left out: K blocking and packing x (not needed at these sizes: see the benchmark), fused
+ * Left out: K blocking, row blocking and packing x (splitting the 512 rows into blocks of 16-64
+ * measured no faster: the panel stays in cache and x streams in order), fused
  * multiply-add (part of "relaxed SIMD", not of SIMD128), and threads: the kernel keeps no state
  * and writes only its own output rows, so several instances over one shared memory can each take
  * a range of rows.
@@ -66,6 +68,13 @@ import {
   valueType,
 } from './wasm-assembler.ts';
 import { featuresPerPanel } from './packed-weights.ts';
+import {
+  type KernelMemoryKind,
+  matmulExportName,
+  maximumMemoryPages,
+  memoryImportModule,
+  memoryImportName,
+} from './kernel-interface.ts';
 
 /** How the register tile and the k loop are shaped. */
 export interface MatmulKernelShape {
@@ -76,28 +85,28 @@ export interface MatmulKernelShape {
 }
 
 /**
- * The shape shipped in `matmul-kernel.wasm.ts`.
- * Measured by `npm run bench:gemm-simd -- --variants` (see that file's header for the table).
+ * The shape shipped in `matmul-kernel.wasm.ts`: 4 rows × 8 features, no unrolling. Measured with
+ * `npm run bench:gemm-simd -- --variants` (GFLOPS, medians of CPU time, one thread, on a busy
+ * 2-core AMD EPYC with AVX2):
+ *
+ *   shape (R×K×N)   4×8/u1  4×8/u2  4×8/u4  2×8/u1  3×8/u1  5×8/u1  6×8/u1  1×8/u1
+ *   512×384×384       20.9    17.3    14.9    19.5    20.9    15.6    15.3    13.9
+ *   512×384×1536      23.0    17.1    14.0    17.4    21.2    15.5    15.7    14.3
+ *   512×1536×384      23.5    17.9    15.1    18.9    23.8    15.9    16.3    14.3
+ *   16×384×384        23.1    19.0    15.8    19.2    21.6    16.3    16.6    14.7
+ *   16×384×1536       25.5    19.9    17.1    20.9    23.3    18.5    18.3    13.9
+ *   16×1536×384       24.9    20.4    17.3    20.7    23.2    18.4    18.0    14.1
+ *
+ * Taller tiles (5, 6 rows) lose to register spills; unrolling k loses too (V8 allocates
+ * registers worse in the longer loop body, and the loop overhead it saves is small).
  */
-export const chosenKernelShape: MatmulKernelShape = { tileRows: 4, kUnroll: 2 };
-
-/** Whether the memory the kernel imports is a plain or a shared (threads) WebAssembly.Memory. */
-export type KernelMemoryKind = 'unshared' | 'shared';
-
-/** Name under which the kernel imports its memory: `{ env: { memory } }`. */
-export const memoryImportModule = 'env';
-export const memoryImportName = 'memory';
-/** The largest wasm32 memory: 65536 pages of 64 KiB = 4 GiB. A shared memory must declare a maximum. */
-export const maximumMemoryPages = 65536;
-
-/** Exported function names. */
-export const matmulExportName = 'matmul';
+export const chosenKernelShape: MatmulKernelShape = { tileRows: 4, kUnroll: 1 };
 
 /** Function indices inside the module. */
 const storePartialRowIndex = 0;
 
 /** The kernel module's bytes. */
-export function buildMatmulKernel(memory: KernelMemoryKind, shape: MatmulKernelShape = chosenKernelShape): Uint8Array {
+export function buildMatmulKernel(memory: KernelMemoryKind, shape: MatmulKernelShape = chosenKernelShape): Uint8Array<ArrayBuffer> {
   const { tileRows, kUnroll } = shape;
   if (!Number.isInteger(tileRows) || tileRows < 1 || tileRows > 6) throw new RangeError(`tileRows ${tileRows} not in 1..6`);
   if (!Number.isInteger(kUnroll) || kUnroll < 1 || (kUnroll & (kUnroll - 1)) !== 0 || kUnroll > 8) {
@@ -305,11 +314,53 @@ function buildMatmul(tileRows: number, kUnroll: number) {
  * A minimal module that uses SIMD128 (a function returning f32x4.splat(1.5)), for feature
  * detection: engines without SIMD reject it in `WebAssembly.validate`.
  */
-export function buildSimdProbe(): Uint8Array {
+export function buildSimdProbe(): Uint8Array<ArrayBuffer> {
   const fn = new FunctionBuilder([], [valueType.v128]);
   fn.emit(f32x4.splat(f32.const(1.5)));
   return encodeModule({
     memory: { module: memoryImportModule, name: memoryImportName, minimumPages: 1, shared: false },
     functions: [fn.finish()],
   });
+}
+
+/** Path of the committed, generated file, relative to the repository root. */
+export const generatedKernelPath = 'src/tensor/simd/matmul-kernel.wasm.ts';
+
+/** The text of `matmul-kernel.wasm.ts`: the three modules as base64 constants. */
+export function renderGeneratedKernelFile(): string {
+  const unshared = buildMatmulKernel('unshared');
+  const shared = buildMatmulKernel('shared');
+  const probe = buildSimdProbe();
+  const { tileRows, kUnroll } = chosenKernelShape;
+  return [
+    '/**',
+    ' * GENERATED FILE, do not edit. Regenerate with `npm run build:simd` (scripts/build-simd.ts),',
+    ' * which writes the output of `renderGeneratedKernelFile()` in `matmul-kernel.ts`; a test checks',
+    ' * that this file is up to date.',
+    ' *',
+    ' * The WebAssembly modules of the SIMD matmul kernel, base64-encoded, so that the runtime needs',
+    ' * nothing but `WebAssembly.compile`:',
+    ` *   matmulKernelUnshared  imports a plain memory     (${unshared.length} bytes)`,
+    ` *   matmulKernelShared    imports a shared memory    (${shared.length} bytes)`,
+    ` *   simdProbe             SIMD feature detection     (${probe.length} bytes)`,
+    ` * Kernel shape: ${tileRows} rows × 8 output features per register tile, k loop unrolled ${kUnroll}×.`,
+    ' */',
+    '',
+    `export const matmulKernelUnsharedBase64 =\n${base64Lines(unshared)};`,
+    '',
+    `export const matmulKernelSharedBase64 =\n${base64Lines(shared)};`,
+    '',
+    `export const simdProbeBase64 =\n${base64Lines(probe)};`,
+    '',
+  ].join('\n');
+}
+
+/** Base64 of `bytes` as a TypeScript string expression, split into lines of at most 96 characters. */
+function base64Lines(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  const text = btoa(binary);
+  const lines: string[] = [];
+  for (let i = 0; i < text.length; i += 96) lines.push(`  '${text.slice(i, i + 96)}'`);
+  return lines.join(' +\n');
 }

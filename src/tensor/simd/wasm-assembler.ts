@@ -2,8 +2,8 @@
  * A tiny WebAssembly assembler: just enough of the binary format to write the SIMD matmul kernel
  * in readable TypeScript instead of committing an opaque `.wasm` blob.
  *
- * It covers, following the WebAssembly core specification (section 5, "Binary Format") and the
- * SIMD proposal's `BinarySIMD.md`:
+ * It covers, following the WebAssembly core specification 2.0 (section numbers below are its own;
+ * chapter 5 is "Binary Format") and the SIMD proposal's `BinarySIMD.md`:
  *   - LEB128 integers (unsigned and signed), vectors, names, sections;
  *   - a module made of: a type section, one imported memory (plain or shared), functions, exports;
  *   - the instructions the kernel uses, as "folded" expressions like WebAssembly text:
@@ -150,7 +150,7 @@ export interface ModuleDefinition {
 const magicAndVersion = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]; // "\0asm", version 1
 
 /** Encodes a whole module: magic, version, then the type, import, function, export, code sections. */
-export function encodeModule(module: ModuleDefinition): Uint8Array {
+export function encodeModule(module: ModuleDefinition): Uint8Array<ArrayBuffer> {
   // Distinct function types, in order of first use.
   const typeKeys: string[] = [];
   const types: FunctionType[] = [];
@@ -209,20 +209,20 @@ function encodeFunctionBody(definition: FunctionDefinition): number[] {
 /** One-byte opcodes of the core instructions used here. */
 export const opcode = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
-  br: 0x0c, brIf: 0x0d, return: 0x0f, call: 0x10, select: 0x1b,
-  localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  f32Load: 0x2a, f32Store: 0x38,
+  brIf: 0x0d, call: 0x10, select: 0x1b,
+  localGet: 0x20, localSet: 0x21,
+  f32Store: 0x38,
   i32Const: 0x41, f32Const: 0x43,
-  i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtU: 0x49, i32GtU: 0x4b, i32LeU: 0x4d, i32GeU: 0x4f,
-  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74,
+  i32Eq: 0x46, i32Ne: 0x47, i32LtU: 0x49, i32LeU: 0x4d, i32GeU: 0x4f,
+  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71,
 } as const;
 
 /** SIMD instructions are the prefix byte 0xFD followed by this sub-opcode as a u32 LEB128. */
 export const simdPrefix = 0xfd;
 export const simdOpcode = {
-  v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b, v128Const: 0x0c,
+  v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b,
   f32x4Splat: 0x13, f32x4ExtractLane: 0x1f,
-  f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6,
+  f32x4Add: 0xe4, f32x4Mul: 0xe6,
 } as const;
 
 /** Block type "no result" (spec 5.4.1). */
@@ -255,11 +255,9 @@ export const i32 = {
   sub: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32Sub],
   mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32Mul],
   and: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32And],
-  shl: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32Shl],
   eq: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32Eq],
   ne: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32Ne],
   ltU: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32LtU],
-  gtU: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32GtU],
   leU: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32LeU],
   geU: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.i32GeU],
 };
@@ -276,7 +274,6 @@ export const f32 = {
     bits.setFloat32(0, value, true);
     return [opcode.f32Const, ...new Uint8Array(bits.buffer)];
   },
-  load: (address: Bytes, offset = 0): Bytes => [...address, opcode.f32Load, ...memarg(2, offset)],
   store: (address: Bytes, value: Bytes, offset = 0): Bytes => [
     ...address, ...value, opcode.f32Store, ...memarg(2, offset),
   ],
@@ -284,7 +281,7 @@ export const f32 = {
 
 /**
  * v128 memory access. `alignLog2` is a promise to the engine about the address (4: 16-byte aligned,
- * 2: 4-byte aligned); a wrong promise is still correct, only possibly slower (spec 4.4.7).
+ * 2: 4-byte aligned). It is only a hint: a wrong promise is still correct, at worst slower.
  */
 export const v128 = {
   load: (address: Bytes, offset = 0, alignLog2 = 4): Bytes => [
@@ -306,7 +303,6 @@ export const f32x4 = {
     return [...vector, ...simd(simdOpcode.f32x4ExtractLane), lane];
   },
   add: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Add)],
-  sub: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Sub)],
   mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Mul)],
 };
 
@@ -383,11 +379,6 @@ export class FunctionBuilder {
   /** `br_if $label` on an i32 condition. */
   brIf(label: string, condition: Bytes): void {
     this.emit(condition, [opcode.brIf, ...encodeU32(this.depthOf(label))]);
-  }
-
-  /** `return` from the function. */
-  return(): void {
-    this.code.push(opcode.return);
   }
 
   /** The finished function, ready for `encodeModule`. */

@@ -1,0 +1,59 @@
+/**
+ * Benchmark runner: minilm-ts, this project's engine, on the synthetic full-size checkpoint.
+ * Loads the model folder with `loadSentenceEncoder(dir, { threads, backend })` and embeds token
+ * ids with `embedTokenIds` (no tokenizer in the timings, like the raw ONNX Runtime peers).
+ * A backend the engine does not offer (e.g. 'simd' before it exists) is reported as skipped.
+ *
+ *   npx tsx bench/engines/minilm-ts.ts --threads 2 [--backend js|simd] [--quick] [--model-dir DIR]
+ *
+ * --model-dir: a folder written by `writeSyntheticModelFolder('full', dir)`; without it one is
+ * written to a temporary folder (before the clock starts) and removed at the end.
+ */
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { importMinilmNode, minilmUnavailableReason, minilmVersion, writeSyntheticFullModel } from '../lib/minilm-ts-api.ts';
+import type { BenchEngine } from '../lib/protocol.ts';
+import { LoadClock, loadWorkloads, parseRunnerOptions, runProtocol, runnerMain } from '../lib/protocol.ts';
+import type { EngineIdentity, RunnerOutput } from '../lib/result.ts';
+
+runnerMain(async (): Promise<RunnerOutput> => {
+  const clock = new LoadClock();
+  const options = parseRunnerOptions(process.argv.slice(2));
+  const backend = options.backend ?? 'js';
+  const identity: EngineIdentity = {
+    engine: 'minilm-ts',
+    version: minilmVersion(),
+    threads: options.threads,
+    backend,
+    includesTokenizer: false,
+    notes: ['imported from its TypeScript sources through tsx'],
+  };
+  const unavailable = minilmUnavailableReason();
+  if (unavailable !== null) return { kind: 'skipped', ...identity, reason: unavailable };
+
+  const workloads = loadWorkloads(options.quick);
+  const ownDir = options.modelDir === undefined;
+  const modelDir = options.modelDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'minilm-ts-bench-model-'));
+  try {
+    if (ownDir) await writeSyntheticFullModel(modelDir);
+    const minilm = await clock.importStep(() => importMinilmNode());
+    let encoder;
+    try {
+      encoder = await clock.weightsStep(() => minilm.loadSentenceEncoder(modelDir, { threads: options.threads, backend }));
+    } catch (error) {
+      // The default backend must load; another one may simply not exist (yet) on this engine.
+      if (backend === 'js') throw error;
+      return { kind: 'skipped', ...identity, reason: `backend '${backend}' did not load: ${(error as Error).message}` };
+    }
+    const loaded = encoder;
+    const engine: BenchEngine = {
+      embed: (batch) => loaded.embedTokenIds(batch.map((s) => ({ inputIds: s.ids }))),
+      dispose: () => loaded.dispose(),
+    };
+    return await runProtocol(identity, engine, clock, workloads, options.quick);
+  } finally {
+    if (ownDir) fs.rmSync(modelDir, { recursive: true, force: true });
+  }
+});

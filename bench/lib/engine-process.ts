@@ -1,0 +1,63 @@
+/**
+ * Runs one engine configuration in a fresh Node process and reads back its result line.
+ * The runner is TypeScript, run through tsx (`node --import tsx`); its stdout may carry other
+ * output, the result is the line starting with RESULT_LINE_PREFIX. On failure or timeout the
+ * tail of its stderr explains why.
+ */
+
+import { spawn } from 'node:child_process';
+import type { EngineConfig } from './configs.ts';
+import { repoRoot } from './paths.ts';
+import type { RunnerOutput } from './result.ts';
+import { RESULT_LINE_PREFIX } from './result.ts';
+
+export type ProcessOutcome =
+  | { ok: true; output: RunnerOutput; wallSeconds: number }
+  | { ok: false; error: string; wallSeconds: number };
+
+const STDERR_TAIL_CHARS = 4000;
+
+export function runEngineProcess(config: EngineConfig, runnerArgs: readonly string[], timeoutMs: number): Promise<ProcessOutcome> {
+  const start = performance.now();
+  const wallSeconds = (): number => (performance.now() - start) / 1000;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', config.runnerPath, ...runnerArgs], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_TAIL_CHARS);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ ok: false, error: `could not start ${config.id}: ${error.message}`, wallSeconds: wallSeconds() });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const tail = stderr.trim() === '' ? '' : `\n${stderr.trim()}`;
+      if (timedOut) {
+        resolve({ ok: false, error: `${config.id} timed out after ${Math.round(timeoutMs / 1000)} s${tail}`, wallSeconds: wallSeconds() });
+        return;
+      }
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_LINE_PREFIX));
+      if (code !== 0 || line === undefined) {
+        const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+        resolve({ ok: false, error: `${config.id} ${how}${line === undefined ? ' without a result line' : ''}${tail}`, wallSeconds: wallSeconds() });
+        return;
+      }
+      try {
+        resolve({ ok: true, output: JSON.parse(line.slice(RESULT_LINE_PREFIX.length)) as RunnerOutput, wallSeconds: wallSeconds() });
+      } catch (error) {
+        resolve({ ok: false, error: `${config.id} printed an unreadable result: ${(error as Error).message}`, wallSeconds: wallSeconds() });
+      }
+    });
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * The part of minilm-ts the benchmark uses, and how it reaches it.
+ *
+ * The runner imports the engine from its sources (`src/node.ts`, through tsx) by a computed URL,
+ * so the bench still type-checks and runs its other engines while the engine is missing or
+ * half-built; the interfaces below say what it expects to find:
+ *   - `loadSentenceEncoder(dir, { threads, backend })` from `src/node.ts`: reads config.json,
+ *     model.safetensors and vocab.txt from a model folder;
+ *   - `encoder.embedTokenIds([{ inputIds, attentionMask? }])`: pooled, normalised embeddings;
+ *   - `writeSyntheticModelFolder('full', dir)` from `src/node/synthetic-folder.ts`: writes the
+ *     synthetic full-size checkpoint (the weights the ONNX export holds) as a model folder.
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { repoRoot } from './paths.ts';
+
+export interface MinilmEncoder {
+  embedTokenIds(batch: { inputIds: number[]; attentionMask?: number[] }[]): Promise<Float32Array[]>;
+  embed(texts: string[]): Promise<Float32Array[]>;
+  dispose(): void | Promise<void>;
+}
+
+export interface MinilmNodeModule {
+  loadSentenceEncoder(dir: string, options?: { threads?: number; backend?: string }): Promise<MinilmEncoder>;
+}
+
+interface SyntheticFolderModule {
+  writeSyntheticModelFolder(variant: 'full' | 'tiny', outDir: string): unknown;
+}
+
+export const minilmNodeEntry = path.join(repoRoot, 'src', 'node.ts');
+const syntheticFolderEntry = path.join(repoRoot, 'src', 'node', 'synthetic-folder.ts');
+
+/** Why minilm-ts cannot be benchmarked yet, or null when its entry points exist. */
+export function minilmUnavailableReason(): string | null {
+  for (const file of [minilmNodeEntry, syntheticFolderEntry]) {
+    if (!fs.existsSync(file)) return `${path.relative(repoRoot, file)} does not exist yet`;
+  }
+  return null;
+}
+
+export function importMinilmNode(): Promise<MinilmNodeModule> {
+  return import(pathToFileURL(minilmNodeEntry).href) as Promise<MinilmNodeModule>;
+}
+
+/** Writes the synthetic full-size checkpoint folder into `outDir`. */
+export async function writeSyntheticFullModel(outDir: string): Promise<void> {
+  const module = (await import(pathToFileURL(syntheticFolderEntry).href)) as SyntheticFolderModule;
+  await module.writeSyntheticModelFolder('full', outDir);
+}
+
+/** The version in the root package.json. */
+export function minilmVersion(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}

@@ -1,0 +1,39 @@
+/**
+ * What the generated kernel module and the JavaScript that runs it agree on: the import and export
+ * names, the function's signature, the memory limits. Kept apart from `matmul-kernel.ts` so that
+ * the runtime (`simd-backend.ts`) does not load the assembler.
+ */
+
+/** The kernel imports its memory as `{ env: { memory } }`. */
+export const memoryImportModule = 'env';
+export const memoryImportName = 'memory';
+
+/** Name of the exported matmul function. */
+export const matmulExportName = 'matmul';
+
+/** WebAssembly memory grows in pages of 64 KiB. */
+export const pageBytes = 65536;
+/** The largest wasm32 memory: 65536 pages = 4 GiB. A shared memory must declare a maximum. */
+export const maximumMemoryPages = 65536;
+
+/** Whether the imported memory is a plain or a shared (threads) WebAssembly.Memory. */
+export type KernelMemoryKind = 'unshared' | 'shared';
+
+/**
+ * matmul(out, x, weights, bias, rows, inFeatures, outFeatures): out = x · Wᵀ + bias.
+ * Every pointer is a byte address in the memory:
+ *   out      [rows, outFeatures]             4-byte aligned
+ *   x        [rows, inFeatures]              4-byte aligned
+ *   weights  [panels, inFeatures, 8]         16-byte aligned, see `packed-weights.ts`
+ *   bias     [panels · 8]                    16-byte aligned, zero padded
+ * Requires inFeatures ≥ 1 and outFeatures ≥ 1; rows may be 0.
+ */
+export type MatmulFunction = (
+  out: number,
+  x: number,
+  weights: number,
+  bias: number,
+  rows: number,
+  inFeatures: number,
+  outFeatures: number,
+) => void;

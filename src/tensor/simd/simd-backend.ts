@@ -1,0 +1,367 @@
+/**
+ * The optional WebAssembly SIMD128 backend: `LinearBackend` (see `../backend.ts`) with the matmul
+ * done by the kernel of `matmul-kernel.ts`: about 8× the fastest scalar JavaScript and 30-50× the
+ * plain reference loop of `linear.ts`, on one thread.
+ *
+ * The plain backend stays the default and the reference; this module is separate so that code
+ * which never imports it (a browser bundle of the default engine) carries no WebAssembly.
+ *
+ * Dimensions (as in `linear.ts`): rows R, inFeatures K, outFeatures N.
+ *
+ * Memory. Everything the kernel touches lives in one WebAssembly.Memory, handed out by a bump
+ * allocator (16-byte aligned, never freed; a WebAssembly memory cannot shrink):
+ *   - `prepare` packs each weight [N, K] into panels [ceil(N/8), K, 8] (see `packed-weights.ts`)
+ *     and reserves a bias slot [ceil(N/8) · 8] next to it; after that the checkpoint's view of
+ *     the weight is no longer needed.
+ *   - `allocate` hands out Float32Array views of the memory for activations, so `linear` passes
+ *     only byte addresses to the kernel: no copy per call. The bias (a checkpoint view, N floats)
+ *     is copied into its slot on each call, which costs 1/(R·K) of the matmul.
+ *   - Growing. `prepare` and `allocate` grow the memory when it is full (exactly as much as
+ *     needed). Growing a plain memory detaches its old ArrayBuffer, and with it every view handed
+ *     out before: a second `allocate` usually detaches the first one's array. Three ways to live
+ *     with that, from the most portable:
+ *       1. prepare every weight, then allocate the whole workspace in one `allocate` call and
+ *          slice it with `subarray`; a bigger workspace later replaces the old one entirely;
+ *       2. reserve the bytes up front with `initialBytes`, so nothing grows;
+ *       3. `sharedMemory: true`: a shared memory's growth never detaches old views (needs
+ *          SharedArrayBuffer: always in Node, Deno, Bun; cross-origin-isolated pages in browsers).
+ *     A detached or foreign view passed to `linear` is reported by name, never read as zeros.
+ *
+ * Precision: the kernel accumulates in float32 (what f32x4 offers), where `linear.ts` uses
+ * float64; for K ≤ 1536 the difference stays at float32 rounding (the tests bound it).
+ * GELU is the exact float64 one of `gelu.ts`, run in JavaScript over the output.
+ *
+ * Threads (not built here): the kernel keeps no state and writes only the output rows it is
+ * given, so workers can each instantiate the compiled module over the same shared memory and
+ * take a range of rows.
+ */
+
+import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
+import { geluInPlace } from '../gelu.ts';
+import {
+  type KernelMemoryKind,
+  type MatmulFunction,
+  matmulExportName,
+  maximumMemoryPages,
+  memoryImportModule,
+  memoryImportName,
+  pageBytes,
+} from './kernel-interface.ts';
+import { matmulKernelSharedBase64, matmulKernelUnsharedBase64, simdProbeBase64 } from './matmul-kernel.wasm.ts';
+import { featuresPerPanel, packWeightPanels, packedWeightLength, panelCount } from './packed-weights.ts';
+
+/** Any misuse of the SIMD backend or failure of its runtime: the message names the culprit. */
+export class SimdBackendError extends Error {
+  override readonly name = 'SimdBackendError';
+}
+
+export interface SimdBackendOptions {
+  /**
+   * Use a shared WebAssembly.Memory (a SharedArrayBuffer underneath): needed to share the weights
+   * with worker threads, and its growth never detaches views. Browsers allow it only on
+   * cross-origin-isolated pages. Default false.
+   */
+  sharedMemory?: boolean;
+  /** Bytes to reserve at creation, so that `prepare` and `allocate` need not grow the memory. */
+  initialBytes?: number;
+  /** Upper bound of the memory in bytes (at most 4 GiB, the wasm32 limit). Default: 4 GiB. */
+  maximumBytes?: number;
+}
+
+/** The SIMD backend, with its memory visible for inspection and for a future worker pool. */
+export interface SimdBackend extends LinearBackend {
+  readonly memory: WebAssembly.Memory;
+  readonly sharedMemory: boolean;
+  /** Bytes handed out so far (weights, bias slots, activations). */
+  readonly usedBytes: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Feature detection and compilation
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * True when this runtime can compile WebAssembly that uses SIMD128. False where WebAssembly is
+ * missing, lacks SIMD, or compiling is forbidden (e.g. a Content-Security-Policy without
+ * 'wasm-unsafe-eval'); never throws.
+ */
+export function simdSupported(): boolean {
+  try {
+    if (typeof WebAssembly !== 'object' || typeof WebAssembly.validate !== 'function') return false;
+    const probe = decodeBase64(simdProbeBase64);
+    if (!WebAssembly.validate(probe)) return false;
+    new WebAssembly.Module(probe); // validating is not compiling: a CSP can forbid the latter
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const compiledKernels = new Map<KernelMemoryKind, Promise<WebAssembly.Module>>();
+
+/** The kernel module, compiled once per memory kind and reused by every backend (and worker). */
+export function compileSimdKernel(memory: KernelMemoryKind): Promise<WebAssembly.Module> {
+  let compiled = compiledKernels.get(memory);
+  if (compiled === undefined) {
+    const base64 = memory === 'shared' ? matmulKernelSharedBase64 : matmulKernelUnsharedBase64;
+    compiled = WebAssembly.compile(decodeBase64(base64)).catch((error: unknown) => {
+      compiledKernels.delete(memory); // let a later call try again
+      throw new SimdBackendError(`could not compile the SIMD kernel: ${messageOf(error)}`);
+    });
+    compiledKernels.set(memory, compiled);
+  }
+  return compiled;
+}
+
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * Creates a SIMD backend with its own memory. Throws SimdBackendError when SIMD is unavailable
+ * (check `simdSupported()` first to fall back to the plain backend) or the memory cannot be made.
+ */
+export async function createSimdBackend(options: SimdBackendOptions = {}): Promise<SimdBackend> {
+  if (!simdSupported()) throw new SimdBackendError('WebAssembly SIMD128 is not available in this runtime');
+  const shared = options.sharedMemory ?? false;
+  const maximumPages = bytesToPages(options.maximumBytes ?? maximumMemoryPages * pageBytes, 'maximumBytes');
+  const initialPages = Math.max(1, bytesToPages(options.initialBytes ?? 0, 'initialBytes'));
+  if (initialPages > maximumPages) {
+    throw new SimdBackendError(`initialBytes (${options.initialBytes}) is more than maximumBytes (${options.maximumBytes})`);
+  }
+  let memory: WebAssembly.Memory;
+  try {
+    memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
+  } catch (error) {
+    const what = shared ? 'a shared WebAssembly.Memory' : 'a WebAssembly.Memory';
+    throw new SimdBackendError(`could not create ${what} of ${initialPages} pages: ${messageOf(error)}`);
+  }
+  const module = await compileSimdKernel(shared ? 'shared' : 'unshared');
+  const instance = await WebAssembly.instantiate(module, { [memoryImportModule]: { [memoryImportName]: memory } });
+  const matmul = instance.exports[matmulExportName] as MatmulFunction;
+  warmUp(matmul, memory);
+  return new SimdLinearBackend(memory, shared, maximumPages, matmul);
+}
+
+/**
+ * Engines compile WebAssembly in two tiers: a quick baseline compiler first, the optimizing one
+ * once a function has run for a while (V8: Liftoff, then TurboFan). The baseline code runs this
+ * kernel about 4× slower, which a model's first forward pass would pay. A few small calls at
+ * creation (8 rows × 64 × 64, 16 times: 1 MFLOP) get the optimizing compiler started first.
+ * They run on the first page of the memory, before anything is allocated, and zero it afterwards
+ * because `allocate` promises zeroed memory.
+ */
+function warmUp(matmul: MatmulFunction, memory: WebAssembly.Memory): void {
+  const [rows, inFeatures, outFeatures] = [8, 64, 64];
+  const xAddress = allocationAlignment; //                        [8, 64]
+  const weightsAddress = xAddress + rows * inFeatures * 4; //     [8, 64, 8]
+  const biasAddress = weightsAddress + outFeatures * inFeatures * 4; // [64]
+  const outAddress = biasAddress + outFeatures * 4; //            [8, 64]
+  const end = outAddress + rows * outFeatures * 4;
+  for (let call = 0; call < 16; call++) {
+    matmul(outAddress, xAddress, weightsAddress, biasAddress, rows, inFeatures, outFeatures);
+  }
+  new Uint8Array(memory.buffer, 0, end).fill(0);
+}
+
+function bytesToPages(bytes: number, optionName: string): number {
+  if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > maximumMemoryPages * pageBytes) {
+    throw new SimdBackendError(`${optionName} must be an integer from 0 to 4 GiB, got ${bytes}`);
+  }
+  return Math.ceil(bytes / pageBytes);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The backend
+// ---------------------------------------------------------------------------------------------
+
+/** Byte alignment of every allocation: whole f32x4 vectors. */
+const allocationAlignment = 16;
+
+/** A weight matrix packed into this backend's memory. */
+class SimdPreparedLinear implements PreparedLinear {
+  constructor(
+    readonly owner: SimdLinearBackend,
+    readonly outFeatures: number,
+    readonly inFeatures: number,
+    readonly weightsAddress: number, // [panels, inFeatures, 8]
+    readonly biasAddress: number, //    [panels · 8], zero padded
+  ) {}
+}
+
+class SimdLinearBackend implements SimdBackend {
+  readonly name = 'simd';
+  /** Byte address of the next allocation. Address 0 stays unused so that 0 never names a buffer. */
+  private nextFreeByte = allocationAlignment;
+  /** The ArrayBuffers views of which are live: the current one, plus older ones if shared. */
+  private readonly liveBuffers = new WeakSet<ArrayBufferLike>();
+  /** ArrayBuffers detached by growing a plain memory, to say so when one is passed back. */
+  private readonly detachedBuffers = new WeakSet<ArrayBufferLike>();
+  private disposed = false;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly sharedMemory: boolean,
+    private readonly maximumPages: number,
+    private readonly matmul: MatmulFunction,
+  ) {}
+
+  get usedBytes(): number {
+    return this.nextFreeByte - allocationAlignment;
+  }
+
+  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): PreparedLinear {
+    this.assertNotDisposed('prepare');
+    assertDimension(outFeatures, 'outFeatures');
+    assertDimension(inFeatures, 'inFeatures');
+    if (!(weight instanceof Float32Array)) throw new SimdBackendError('prepare: weight must be a Float32Array');
+    if (weight.length !== outFeatures * inFeatures) {
+      throw new SimdBackendError(
+        `prepare: weight has ${weight.length} elements, expected outFeatures × inFeatures = ` +
+          `${outFeatures} × ${inFeatures} = ${outFeatures * inFeatures}`,
+      );
+    }
+    const packedLength = packedWeightLength(outFeatures, inFeatures);
+    const biasSlotLength = panelCount(outFeatures) * featuresPerPanel;
+    const weightsAddress = this.reserve(packedLength);
+    const biasAddress = this.reserve(biasSlotLength);
+    const packed = new Float32Array(this.currentBuffer(), weightsAddress, packedLength); // [panels, K, 8]
+    packWeightPanels(packed, weight, outFeatures, inFeatures);
+    return new SimdPreparedLinear(this, outFeatures, inFeatures, weightsAddress, biasAddress);
+  }
+
+  allocate(length: number): Float32Array {
+    this.assertNotDisposed('allocate');
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new SimdBackendError(`allocate: length must be a non-negative integer, got ${length}`);
+    }
+    const address = this.reserve(length);
+    // Fresh bytes of a WebAssembly memory are zero, and the allocator never hands bytes out twice.
+    return new Float32Array(this.currentBuffer(), address, length);
+  }
+
+  linear(
+    out: Float32Array,
+    x: Float32Array,
+    prepared: PreparedLinear,
+    bias: Float32Array | null,
+    rows: number,
+    activation: LinearActivation = 'none',
+  ): void {
+    this.assertNotDisposed('linear');
+    if (!(prepared instanceof SimdPreparedLinear) || prepared.owner !== this) {
+      throw new SimdBackendError('linear: weight was not prepared by this SIMD backend');
+    }
+    if (activation !== 'none' && activation !== 'gelu') {
+      throw new SimdBackendError(`linear: unknown activation "${String(activation)}"`);
+    }
+    if (!Number.isSafeInteger(rows) || rows < 0) {
+      throw new SimdBackendError(`linear: rows must be a non-negative integer, got ${rows}`);
+    }
+    const { inFeatures, outFeatures } = prepared;
+    const xAddress = this.addressOf(x, 'x', rows * inFeatures, `rows × inFeatures = ${rows} × ${inFeatures}`);
+    const outAddress = this.addressOf(out, 'out', rows * outFeatures, `rows × outFeatures = ${rows} × ${outFeatures}`);
+    const xEnd = xAddress + rows * inFeatures * 4;
+    const outEnd = outAddress + rows * outFeatures * 4;
+    if (rows > 0 && xAddress < outEnd && outAddress < xEnd) {
+      throw new SimdBackendError('linear: out and x overlap; the kernel would overwrite its input');
+    }
+    this.writeBias(prepared, bias);
+    if (rows === 0) return;
+
+    this.matmul(outAddress, xAddress, prepared.weightsAddress, prepared.biasAddress, rows, inFeatures, outFeatures);
+    if (activation === 'gelu') geluInPlace(out, rows * outFeatures);
+  }
+
+  /** Marks the backend unusable. The memory itself is freed when nothing references it. */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  /** Copies `bias` into the prepared weight's bias slot, or zeros for no bias. */
+  private writeBias(prepared: SimdPreparedLinear, bias: Float32Array | null): void {
+    const slot = new Float32Array(this.currentBuffer(), prepared.biasAddress, prepared.outFeatures); // [N]
+    if (bias === null) {
+      slot.fill(0);
+      return;
+    }
+    if (!(bias instanceof Float32Array) || bias.length !== prepared.outFeatures) {
+      const got = bias instanceof Float32Array ? `${bias.length} elements` : 'not a Float32Array';
+      throw new SimdBackendError(`linear: bias must be a Float32Array of outFeatures = ${prepared.outFeatures}, got ${got}`);
+    }
+    slot.set(bias);
+  }
+
+  /** The byte address of `view` in the memory, after checking that it is a live view of it. */
+  private addressOf(view: Float32Array, name: string, neededLength: number, neededText: string): number {
+    if (!(view instanceof Float32Array)) throw new SimdBackendError(`linear: ${name} must be a Float32Array`);
+    if (!this.liveBuffers.has(view.buffer)) {
+      if (this.detachedBuffers.has(view.buffer)) {
+        throw new SimdBackendError(
+          `linear: ${name} was detached when the backend's memory grew after ${name} was allocated; ` +
+            'prepare weights and allocate buffers before computing, or reserve memory with initialBytes',
+        );
+      }
+      throw new SimdBackendError(`linear: ${name} is not in the SIMD backend's memory; create it with allocate()`);
+    }
+    if (view.length < neededLength) {
+      throw new SimdBackendError(`linear: ${name} has ${view.length} elements, needs ${neededText} = ${neededLength}`);
+    }
+    return view.byteOffset;
+  }
+
+  /**
+   * The memory's ArrayBuffer, recorded as live: views made on it are accepted by `linear`. (An
+   * engine may hand out a new SharedArrayBuffer object for the same shared memory.)
+   */
+  private currentBuffer(): ArrayBufferLike {
+    const buffer = this.memory.buffer;
+    this.liveBuffers.add(buffer);
+    return buffer;
+  }
+
+  /** Reserves `length` floats, growing the memory if needed; returns their byte address. */
+  private reserve(length: number): number {
+    const address = this.nextFreeByte;
+    const end = address + Math.ceil((length * 4) / allocationAlignment) * allocationAlignment;
+    const limit = this.maximumPages * pageBytes;
+    if (end > limit) {
+      throw new SimdBackendError(
+        `out of memory: ${length} floats at byte ${address} would pass the limit of ${limit} bytes (maximumBytes)`,
+      );
+    }
+    const currentBytes = this.memory.buffer.byteLength;
+    if (end > currentBytes) {
+      const oldBuffer = this.memory.buffer;
+      const pages = Math.ceil((end - currentBytes) / pageBytes);
+      try {
+        this.memory.grow(pages);
+      } catch (error) {
+        throw new SimdBackendError(`could not grow the memory by ${pages} pages to ${end} bytes: ${messageOf(error)}`);
+      }
+      if (!this.sharedMemory) {
+        this.liveBuffers.delete(oldBuffer);
+        this.detachedBuffers.add(oldBuffer);
+      }
+    }
+    this.nextFreeByte = end;
+    return address;
+  }
+
+  private assertNotDisposed(operation: string): void {
+    if (this.disposed) throw new SimdBackendError(`${operation}: the SIMD backend was disposed`);
+  }
+}
+
+function assertDimension(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new SimdBackendError(`prepare: ${name} must be a positive integer, got ${value}`);
+  }
+}

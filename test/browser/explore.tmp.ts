@@ -1,0 +1,17 @@
+import { startDemoServer } from '../../scripts/serve-demo.ts';
+import { buildAll } from '../../scripts/bundle.ts';
+import { launchChromium } from './chromium.ts';
+await buildAll();
+const server = await startDemoServer({ port: 0 });
+const width = Number(process.argv[3] ?? 1280);
+const b = await launchChromium('/usr/bin/chromium', { width, height: 900 });
+const page = await b.context.newPage();
+page.on('console', (m) => console.log('console:', m.type(), m.text()));
+page.on('pageerror', (e) => console.log('pageerror:', e.message));
+const variant = process.argv[2] ?? 'tiny';
+await page.goto(server.url + (variant === 'none' ? '' : '?weights=synthetic-' + variant));
+if (variant !== 'none') await page.waitForSelector('#attention-canvas[style*="width"]', { timeout: 120000 });
+await page.waitForTimeout(300);
+console.log('scrollWidth', await page.evaluate(() => document.documentElement.scrollWidth));
+await page.screenshot({ path: `test/artifacts/explore-${variant}-${width}.png`, fullPage: true });
+await b.close(); await server.close();
