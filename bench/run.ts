@@ -27,7 +27,7 @@ import { allConfigs, parseThreadCounts, selectConfigs } from './lib/configs.ts';
 import { waitForQuietCpu } from './lib/cpu-load.ts';
 import { runEngineProcess } from './lib/engine-process.ts';
 import { describeMachine } from './lib/machine.ts';
-import { minilmUnavailableReason, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
+import { minilmUnavailableReason, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
 import { MissingOnnxModelError, benchDir, peerInstalled, referenceEmbeddingPath, requireOnnxPath, resultsDir } from './lib/paths.ts';
 import type { RoundLoad, RunMeta } from './lib/report.ts';
 import { label, renderResults, withoutMachinePaths } from './lib/report.ts';
@@ -130,10 +130,9 @@ async function main(): Promise<number> {
   const roundLoads: RoundLoad[] = [];
   try {
     // Shared inputs, prepared once, before any clock starts.
-    const syntheticDir = path.join(workDir, 'synthetic-full');
     if (active.some((s) => s.config.engine === 'minilm-ts')) {
-      log('writing the synthetic checkpoint folder...');
-      await writeSyntheticFullModel(syntheticDir);
+      log('bringing the synthetic checkpoint folder (weights/synthetic/full) up to date...');
+      await writeSyntheticFullModel(syntheticFullDir);
     }
     const transformersParent = path.join(workDir, 'transformers');
     if (active.some((s) => s.config.engine === 'transformers-js')) {
@@ -148,7 +147,7 @@ async function main(): Promise<number> {
       if (options.quick) args.push('--quick');
       if (config.backend !== undefined) args.push('--backend', config.backend);
       if (config.peerPackage !== undefined) args.push('--onnx', onnxPath!);
-      if (config.engine === 'minilm-ts') args.push('--model-dir', syntheticDir);
+      if (config.engine === 'minilm-ts') args.push('--model-dir', syntheticFullDir);
       if (config.engine === 'transformers-js') args.push('--model-dir', transformersParent);
       return args;
     };

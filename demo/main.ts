@@ -121,10 +121,11 @@ function describeError(error: unknown): string {
 // Loading
 // ---------------------------------------------------------------------------------------------
 
-const SOURCE_CONTROLS = ['download-button', 'synthetic-full', 'synthetic-tiny', 'file-input'];
+const SOURCE_CONTROLS = ['download-button', 'synthetic-full', 'synthetic-tiny', 'file-input', 'use-simd'];
 
-async function loadModel(options: LoadOptions, label: string): Promise<void> {
+async function loadModel(requested: LoadOptions, label: string): Promise<void> {
   if (loading) return;
+  const options: LoadOptions = element<HTMLInputElement>('use-simd').checked ? { ...requested, backend: 'simd' } : requested;
   loading = true;
   for (const id of SOURCE_CONTROLS) element<HTMLButtonElement | HTMLInputElement>(id).disabled = true;
   showLoadError(null);
@@ -170,6 +171,7 @@ function renderModelCard(info: ModelInfo, label: string): void {
     ['Heads', String(info.heads)],
     ['Dimensions', String(info.hiddenSize)],
     ['Vocabulary', info.vocabSize.toLocaleString('en')],
+    ['Kernel', info.backend === 'simd' ? 'WebAssembly SIMD' : 'TypeScript'],
     ['Ready in', duration(info.loadMilliseconds)],
   ];
   card.replaceChildren(
@@ -295,7 +297,8 @@ async function compare(): Promise<void> {
   button.disabled = true;
   try {
     const started = performance.now();
-    const vectors = await client.embed(sentences);
+    const timing = element('compare-timing');
+    const vectors = await client.embed(sentences, { batchSize: 8, onProgress: ({ done, total }) => (timing.textContent = `embedding ${done} of ${total}…`) });
     const elapsed = performance.now() - started;
     renderMatrix(sentences, vectors);
     element('compare-timing').textContent = `${sentences.length} sentences embedded in ${duration(elapsed)}`;
@@ -367,7 +370,11 @@ async function search(): Promise<void> {
     let corpusTime = 0;
     if (corpusVectors?.key !== key) {
       const started = performance.now();
-      corpusVectors = { key, vectors: await client.embed(documents) };
+      const timing = element('search-timing');
+      const onProgress = ({ done, total }: { done: number; total: number }): void => {
+        timing.textContent = `embedding the documents: ${done} of ${total}…`;
+      };
+      corpusVectors = { key, vectors: await client.embed(documents, { batchSize: 8, onProgress }) };
       corpusTime = performance.now() - started;
     }
     const started = performance.now();
@@ -485,6 +492,8 @@ function drawAttention(): void {
   } else {
     values = view.attention.subarray((layer * view.heads + head) * size, (layer * view.heads + head + 1) * size);
   }
+  element('attention-placeholder').hidden = true;
+  element('attention-canvas').hidden = false;
   attentionView.show({ tokens: view.tokens, values });
   element('attention-caption').textContent =
     `Layer ${layer + 1}, ${mean ? `the average of its ${view.heads} heads` : `head ${head + 1}`}. ` +

@@ -13,7 +13,7 @@
  * shapes, FLOP and byte counts from the all-MiniLM-L6-v2 config, and the attention probabilities
  * from a forward pass of the synthetic checkpoint (meaningless weights, real arithmetic), so the
  * pictures follow the code. The SVG is written as plain strings: rectangles, lines, text.
- * Left out: any layout engine; coordinates are computed here, for fixed fonts sizes.
+ * Left out: any layout engine; coordinates are computed here, for fixed font sizes.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -39,7 +39,7 @@ const POOL_FILL = '#dafbe1';
 const POOL_STROKE = '#4ac26b';
 
 // ---------------------------------------------------------------------------------------------
-// SVG helpers
+// SVG building blocks
 // ---------------------------------------------------------------------------------------------
 
 function escapeXml(text: string): string {
@@ -608,7 +608,13 @@ const REPOSITORY = new URL('../', import.meta.url);
 export async function renderDiagrams(): Promise<Map<string, string>> {
   const vocab = await readFile(new URL('weights/all-MiniLM-L6-v2/vocab.txt', REPOSITORY), 'utf8');
   const config = parseBertConfig(SYNTHETIC_FULL.config);
-  const encoder = SentenceEncoder.fromParts({ config: SYNTHETIC_FULL.config, weights: generateSyntheticCheckpoint(SYNTHETIC_FULL), vocab });
+  // The plain backend: the textbook loops, so the pictures do not depend on a faster kernel's summation order.
+  const encoder = SentenceEncoder.fromParts({
+    config: SYNTHETIC_FULL.config,
+    weights: generateSyntheticCheckpoint(SYNTHETIC_FULL),
+    vocab,
+    backend: 'plain',
+  });
   const example = tokenizerExample(encoder.tokenizer, EXAMPLE_SENTENCE);
   const layer = 0;
   const heads = await attentionOfLayer(encoder, example.ids, layer);

@@ -38,3 +38,4 @@ export {
 export { quantizeEmbeddings, packBits, PRECISIONS, type Precision, type PrecisionData, type QuantizeOptions } from './api/quantize.ts';
 export { TopK, type ScoredId } from './api/top-k.ts';
 export { MiniLMEmbeddings, type MiniLMEmbeddingsOptions, type EncoderSource } from './api/langchain.ts';
+export * from './trace/index.ts';

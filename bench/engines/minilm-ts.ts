@@ -6,14 +6,12 @@
  *
  *   npx tsx bench/engines/minilm-ts.ts --threads 2 [--backend js|simd] [--quick] [--model-dir DIR]
  *
- * --model-dir: a folder written by `writeSyntheticModelFolder('full', dir)`; without it one is
- * written to a temporary folder (before the clock starts) and removed at the end.
+ * --model-dir: a folder written by `writeSyntheticModelFolder('full', dir)`, as `bench/run.ts`
+ * passes it. Without it the runner uses weights/synthetic/full, brought up to date by
+ * `scripts/make-synthetic.ts` in a child process before the clock starts.
  */
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { importMinilmNode, minilmUnavailableReason, minilmVersion, writeSyntheticFullModel } from '../lib/minilm-ts-api.ts';
+import { importMinilmNode, minilmUnavailableReason, minilmVersion, syntheticFullDir, writeSyntheticFullModelInChild } from '../lib/minilm-ts-api.ts';
 import type { BenchEngine } from '../lib/protocol.ts';
 import { LoadClock, loadWorkloads, parseRunnerOptions, runProtocol, runnerMain } from '../lib/protocol.ts';
 import type { EngineIdentity, RunnerOutput } from '../lib/result.ts';
@@ -34,26 +32,27 @@ runnerMain(async (): Promise<RunnerOutput> => {
   if (unavailable !== null) return { kind: 'skipped', ...identity, reason: unavailable };
 
   const workloads = loadWorkloads(options.quick);
-  const ownDir = options.modelDir === undefined;
-  const modelDir = options.modelDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'minilm-ts-bench-model-'));
+  const modelDir = options.modelDir ?? syntheticFullDir;
+  if (options.modelDir === undefined) writeSyntheticFullModelInChild(modelDir);
+
+  const minilm = await clock.importStep(() => importMinilmNode());
+  let encoder;
   try {
-    if (ownDir) await writeSyntheticFullModel(modelDir);
-    const minilm = await clock.importStep(() => importMinilmNode());
-    let encoder;
-    try {
-      encoder = await clock.weightsStep(() => minilm.loadSentenceEncoder(modelDir, { threads: options.threads, backend }));
-    } catch (error) {
-      // The default backend must load; another one may simply not exist (yet) on this engine.
-      if (backend === 'js') throw error;
-      return { kind: 'skipped', ...identity, reason: `backend '${backend}' did not load: ${(error as Error).message}` };
-    }
-    const loaded = encoder;
-    const engine: BenchEngine = {
-      embed: (batch) => loaded.embedTokenIds(batch.map((s) => ({ inputIds: s.ids }))),
-      dispose: () => loaded.dispose(),
-    };
-    return await runProtocol(identity, engine, clock, workloads, options.quick);
-  } finally {
-    if (ownDir) fs.rmSync(modelDir, { recursive: true, force: true });
+    // Weights ready = folder read, weights prepared and the backend running.
+    encoder = await clock.weightsStep(async () => {
+      const loaded = await minilm.loadSentenceEncoder(modelDir, { threads: options.threads, backend });
+      await loaded.ready?.();
+      return loaded;
+    });
+  } catch (error) {
+    // The default backend must load; another one may simply not exist (yet) on this engine.
+    if (backend === 'js') throw error;
+    return { kind: 'skipped', ...identity, reason: `backend '${backend}' did not load: ${(error as Error).message}` };
   }
+  const loaded = encoder;
+  const engine: BenchEngine = {
+    embed: (batch) => loaded.embedTokenIds(batch.map((s) => ({ inputIds: s.ids }))),
+    dispose: () => loaded.dispose(),
+  };
+  return runProtocol(identity, engine, clock, workloads, options.quick);
 });

@@ -103,7 +103,7 @@ export function judgeCorrectness(summary: ConfigSummary, referenceEmbedding: num
     problems: [],
   };
   const tooFar = (what: string, diff: number | null): void => {
-    if (diff !== null && !(diff <= AGREEMENT_TOLERANCE)) correctness.problems.push(`${what}: max diff ${diff.toExponential(2)} > ${AGREEMENT_TOLERANCE}`);
+    if (diff !== null && !(diff <= AGREEMENT_TOLERANCE)) correctness.problems.push(`${what}: max diff ${diff.toExponential(2)} > ${AGREEMENT_TOLERANCE.toExponential(0)}`);
   };
   tooFar('"hello world" vs the reference fixture', correctness.referenceMaxDiff);
   tooFar('first short sentence vs the other engines', correctness.crossEngineMaxDiff);

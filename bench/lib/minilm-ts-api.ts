@@ -8,9 +8,13 @@
  *     model.safetensors and vocab.txt from a model folder;
  *   - `encoder.embedTokenIds([{ inputIds, attentionMask? }])`: pooled, normalised embeddings;
  *   - `writeSyntheticModelFolder('full', dir)` from `src/node/synthetic-folder.ts`: writes the
- *     synthetic full-size checkpoint (the weights the ONNX export holds) as a model folder.
+ *     synthetic full-size checkpoint (the weights the ONNX export holds) as a model folder, by
+ *     default in `weights/synthetic/full` (git-ignored; files already right are left alone).
+ *     A runner has it written by a child process (`scripts/make-synthetic.ts`), so that the
+ *     engine's modules are not loaded before its import is timed.
  */
 
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +23,8 @@ import { repoRoot } from './paths.ts';
 export interface MinilmEncoder {
   embedTokenIds(batch: { inputIds: number[]; attentionMask?: number[] }[]): Promise<Float32Array[]>;
   embed(texts: string[]): Promise<Float32Array[]>;
+  /** Resolves once the backend is running (workers started, WebAssembly compiled). */
+  ready?(): Promise<void>;
   dispose(): void | Promise<void>;
 }
 
@@ -32,10 +38,12 @@ interface SyntheticFolderModule {
 
 export const minilmNodeEntry = path.join(repoRoot, 'src', 'node.ts');
 const syntheticFolderEntry = path.join(repoRoot, 'src', 'node', 'synthetic-folder.ts');
+const makeSyntheticScript = path.join(repoRoot, 'scripts', 'make-synthetic.ts');
+export const syntheticFullDir = path.join(repoRoot, 'weights', 'synthetic', 'full');
 
 /** Why minilm-ts cannot be benchmarked yet, or null when its entry points exist. */
 export function minilmUnavailableReason(): string | null {
-  for (const file of [minilmNodeEntry, syntheticFolderEntry]) {
+  for (const file of [minilmNodeEntry, syntheticFolderEntry, makeSyntheticScript]) {
     if (!fs.existsSync(file)) return `${path.relative(repoRoot, file)} does not exist yet`;
   }
   return null;
@@ -45,10 +53,19 @@ export function importMinilmNode(): Promise<MinilmNodeModule> {
   return import(pathToFileURL(minilmNodeEntry).href) as Promise<MinilmNodeModule>;
 }
 
-/** Writes the synthetic full-size checkpoint folder into `outDir`. */
+/** Writes (or refreshes) the synthetic full-size checkpoint folder `outDir`, in this process. */
 export async function writeSyntheticFullModel(outDir: string): Promise<void> {
   const module = (await import(pathToFileURL(syntheticFolderEntry).href)) as SyntheticFolderModule;
   await module.writeSyntheticModelFolder('full', outDir);
+}
+
+/** Same, in a child process; its output goes to this process's stderr. */
+export function writeSyntheticFullModelInChild(outDir: string): void {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', makeSyntheticScript, 'full', outDir], {
+    cwd: repoRoot,
+    stdio: ['ignore', 2, 2],
+  });
+  if (child.status !== 0) throw new Error(`scripts/make-synthetic.ts failed (exit ${child.status ?? child.signal})`);
 }
 
 /** The version in the root package.json. */

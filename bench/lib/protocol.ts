@@ -15,6 +15,7 @@
  * engine (JIT state, memory, threads) reaches another.
  */
 
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BenchArgumentError, intOption, parseArgs } from './args.ts';
 import { readPeakRssFromProc, startRssSampler } from './memory.ts';
@@ -24,7 +25,6 @@ import { RESULT_LINE_PREFIX } from './result.ts';
 import { median, percentile } from './stats.ts';
 import type { BatchedWorkload, BenchSequence, Workloads } from './workloads.ts';
 import { batches, buildWorkloads, countTokens, paddingFraction, readCorpus, readVocab } from './workloads.ts';
-import path from 'node:path';
 
 /** An engine ready to measure: one pooled, L2-normalised vector per input sequence. */
 export interface BenchEngine {

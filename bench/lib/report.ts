@@ -59,7 +59,8 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
     push('> **Smoke run** (`--quick`): shortened workloads, to check that the harness works. Not a measurement: do not quote these numbers.', '');
   }
   if (forcedRounds.length > 0) {
-    push(`> **Forced** (\`--force\`): rounds ${forcedRounds.map((r) => r.round).join(', ')} ran while other processes were using the CPU (see the load below); their numbers are disturbed.`, '');
+    const which = forcedRounds.length === 1 ? `round ${forcedRounds[0]!.round}` : `rounds ${forcedRounds.map((r) => r.round).join(', ')}`;
+    push(`> **Forced** (\`--force\`): ${which} ran while other processes were using the CPU (see the load below): the numbers are disturbed.`, '');
   }
   push(
     `- Date: ${meta.date}`,
@@ -133,7 +134,7 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
   push(
     '## Correctness',
     '',
-    `Max absolute differences, worst over the rounds; above ${AGREEMENT_TOLERANCE} an engine is marked wrong. ` +
+    `Max absolute differences, worst over the rounds; above ${AGREEMENT_TOLERANCE.toExponential(0)} an engine is marked wrong. ` +
       `"Reference": the embedding of "[CLS] hello world [SEP]" against the fixture computed by the reference implementation. ` +
       `"Others": the first short sentence against ${meta.crossEngineReference ?? '(no engine)'}` +
       (meta.largestPairwiseDiff === null

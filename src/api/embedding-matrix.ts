@@ -104,5 +104,5 @@ function isFlatMatrix(input: unknown): input is { data: ArrayLike<number>; rows:
 
 function isNumberRow(input: unknown): input is ArrayLike<number> {
   if (ArrayBuffer.isView(input)) return true;
-  return Array.isArray(input) && (input.length === 0 || typeof input[0] === 'number');
+  return Array.isArray(input) && input.length > 0 && typeof input[0] === 'number';
 }

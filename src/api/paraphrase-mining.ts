@@ -26,7 +26,7 @@ export interface ParaphraseMiningOptions extends Omit<SemanticSearchOptions, 'to
 
 /** What `paraphraseMining` needs from an encoder. */
 export interface EmbeddingSource {
-  embedMatrix(texts: readonly string[], options?: { batchSize?: number }): Promise<{ data: Float32Array; rows: number; cols: number }>;
+  embedMatrix(texts: readonly string[], options?: { batchSize?: number }): Promise<MatrixInput>;
 }
 
 /** The most similar pairs among already computed embeddings. */

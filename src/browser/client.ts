@@ -18,21 +18,31 @@
  * Left out: timeouts (a forward pass over a long batch can take seconds; the caller decides).
  */
 
+import type { PrecisionData } from '../api/quantize.ts';
+import type { PrecisionOf } from '../model/sentence-encoder.ts';
 import type {
+  EmbedProgress,
   Inspection,
   LoadOptions,
   LoadProgress,
   ModelInfo,
   SerializedError,
   TokenView,
+  WorkerEmbedOptions,
   WorkerRequest,
   WorkerResponse,
   WorkerResults,
 } from './protocol.ts';
 
 export type {
-  Inspection, LoadOptions, LoadProgress, ModelInfo, SyntheticVariant, TokenView, WeightsSource,
+  EmbedProgress, Inspection, LoadOptions, LoadProgress, ModelInfo, SyntheticVariant, TokenView, WeightsSource, WorkerEmbedOptions,
 } from './protocol.ts';
+
+/** Options of `EncoderClient.embed`: what crosses to the worker, and a progress callback. */
+export interface ClientEmbedOptions extends WorkerEmbedOptions {
+  /** Called after each batch of `batchSize` texts. */
+  onProgress?: (progress: EmbedProgress) => void;
+}
 
 /** An error raised inside the worker. `name` is the original class name (e.g. 'WeightsError'). */
 export class WorkerRequestError extends Error {
@@ -59,7 +69,7 @@ interface Pending {
   type: WorkerRequest['type'];
   resolve(value: unknown): void;
   reject(error: Error): void;
-  onProgress?: (progress: LoadProgress) => void;
+  onProgress?: (progress: never) => void;
 }
 
 export class EncoderClient {
@@ -105,10 +115,15 @@ export class EncoderClient {
     return this.request({ type: 'load', options: resolved }, transfer, onProgress);
   }
 
-  /** Sentence embeddings, one Float32Array [H] per text (views of one transferred buffer). */
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const { data, count, dimension } = await this.request({ type: 'embed', texts }, []);
-    return Array.from({ length: count }, (_, b) => data.subarray(b * dimension, (b + 1) * dimension));
+  /**
+   * Sentence embeddings, one row per text (views of one transferred buffer): Float32Array [H] by
+   * default, Int8Array or Uint8Array for the quantized precisions.
+   */
+  async embed<O extends ClientEmbedOptions = Record<never, never>>(texts: string[], options?: O & ClientEmbedOptions): Promise<PrecisionData<PrecisionOf<O>>[]> {
+    const { onProgress, ...sent } = options ?? ({} as ClientEmbedOptions);
+    const message = Object.keys(sent).length > 0 ? { type: 'embed' as const, texts, options: sent } : { type: 'embed' as const, texts };
+    const { data, count, dimension } = await this.request(message, [], onProgress);
+    return Array.from({ length: count }, (_, b) => data.subarray(b * dimension, (b + 1) * dimension) as PrecisionData<PrecisionOf<O>>);
   }
 
   /** The tokens the model sees for `text`: ids, token strings, offsets. */
@@ -135,7 +150,7 @@ export class EncoderClient {
   private request<M extends DistributiveOmit<WorkerRequest, 'id'>>(
     message: M,
     transfer: Transferable[],
-    onProgress?: (progress: LoadProgress) => void,
+    onProgress?: ((progress: LoadProgress) => void) | ((progress: EmbedProgress) => void),
   ): Promise<WorkerResults[M['type']]> {
     if (this.failure !== null) return Promise.reject(this.failure);
     const id = this.nextId++;
@@ -160,7 +175,7 @@ export class EncoderClient {
     if (pending === undefined) return;
     switch (message.type) {
       case 'progress':
-        pending.onProgress?.(message.progress);
+        pending.onProgress?.(message.progress as never);
         return;
       case 'result':
         this.pending.delete(message.id);

@@ -12,6 +12,9 @@
  * `terminate()` on the client, which ends the worker).
  */
 
+import type { Precision } from '../api/quantize.ts';
+import type { BackendName } from '../model/backend-choice.ts';
+
 /** The two synthetic recipes: 'full' has all-MiniLM-L6-v2's shapes (~91 MB), 'tiny' is H 32, 2 layers (~4 MB). */
 export type SyntheticVariant = 'full' | 'tiny';
 /** Where the worker gets the bytes of model.safetensors. */
@@ -44,6 +47,15 @@ export interface LoadOptions {
   vocabUrl?: string;
   /** Longest tokenized text, [CLS] and [SEP] included. Default: the encoder's (256). */
   maxSeqLength?: number;
+  /**
+   * 'js' (default): the pure TypeScript engine. 'simd': the WebAssembly SIMD128 matmul, loaded on
+   * demand from minilm.simd.js next to the worker script (the default bundle holds no
+   * WebAssembly); it accumulates in float32, so its embeddings differ from the default ones in the
+   * last bits, and the load fails where SIMD cannot be compiled (no SIMD, or a
+   * Content-Security-Policy without 'wasm-unsafe-eval'). 'auto': 'simd' where it compiles, else
+   * 'js'. 'plain': the textbook reference loops.
+   */
+  backend?: BackendName;
 }
 
 /** How far loading has come. `total` is null when the size is not known (no Content-Length). */
@@ -56,6 +68,8 @@ export interface LoadProgress {
 
 /** What `load` resolves to: a description of the model now in the worker. */
 export interface ModelInfo {
+  /** The `name` of the matmul backend the model runs on (what 'auto' chose, for instance). */
+  backend: string;
   /** Where the weights came from this time. */
   origin: 'buffer' | 'blob' | 'network' | 'cache' | 'synthetic';
   /** True when the weights are synthetic: the embeddings mean nothing. */
@@ -92,16 +106,37 @@ export interface Inspection extends TokenView {
   embedding: Float32Array;
 }
 
+/**
+ * The options of `SentenceEncoder.embedMatrix` that can cross to a worker (everything but the
+ * progress callback, which becomes `progress` messages, and the quantization ranges).
+ */
+export interface WorkerEmbedOptions {
+  /** Texts per forward pass (default 32). A progress message is sent after each batch. */
+  batchSize?: number;
+  normalize?: boolean;
+  truncateDim?: number;
+  /** 'float32' (default), 'int8', 'uint8', 'binary', 'ubinary'. */
+  precision?: Precision;
+  prompt?: string;
+  promptName?: string;
+}
+
+/** How far an `embed` call has come: `done` of `total` texts. */
+export interface EmbedProgress {
+  done: number;
+  total: number;
+}
+
 export type WorkerRequest =
   | { id: number; type: 'load'; options: LoadOptions }
-  | { id: number; type: 'embed'; texts: string[] }
+  | { id: number; type: 'embed'; texts: string[]; options?: WorkerEmbedOptions }
   | { id: number; type: 'tokenize'; text: string }
   | { id: number; type: 'inspect'; text: string }
   | { id: number; type: 'dispose' };
 
 /** The embeddings of a batch as one buffer: row b is data[b·dimension, (b+1)·dimension). */
 export interface EmbeddingBatch {
-  data: Float32Array; // [count, dimension]
+  data: Float32Array | Int8Array | Uint8Array; // [count, dimension]; Int8/Uint8 for quantized precisions
   count: number;
   dimension: number;
 }
@@ -122,6 +157,6 @@ export interface SerializedError {
 }
 
 export type WorkerResponse =
-  | { id: number; type: 'progress'; progress: LoadProgress }
+  | { id: number; type: 'progress'; progress: LoadProgress | EmbedProgress }
   | { id: number; type: 'result'; value: WorkerResults[keyof WorkerResults] }
   | { id: number; type: 'error'; error: SerializedError };

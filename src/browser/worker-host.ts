@@ -6,21 +6,26 @@
  *
  *   load      get the weights (transferred buffer, Blob, URL with progress and Cache Storage, or
  *             the synthetic generator), config and vocab, then SentenceEncoder.fromParts
- *   embed     SentenceEncoder.embed; the [B, H] result is transferred back, not copied
+ *   embed     SentenceEncoder.embedMatrix, with a progress message per batch; the [B, H]
+ *             result is transferred back, not copied
  *   tokenize  the tokenizer's ids, token strings and offsets
  *   inspect   one forward pass with a ForwardObserver that records every attention row
  *   dispose   drops the model
  *
  * Requests after a `load` wait for it; a second `load` replaces the model once it succeeds
- * (a failed load leaves the previous model in place). Left out: running several models at once
+ * (a failed load leaves the previous model in place), and the replaced model is disposed when
+ * the last request still using it has finished. Left out: running several models at once
  * (start one worker per model) and cancelling a download.
  */
 
 import { SentenceEncoder } from '../model/sentence-encoder.ts';
+import { resolveBackend } from '../model/backend-choice.ts';
 import { generateSyntheticCheckpoint, SYNTHETIC_FULL, SYNTHETIC_TINY, type SyntheticRecipe } from '../model/synthetic.ts';
 import { downloadBytes, WeightsCache } from './download.ts';
 import type {
   EmbeddingBatch,
+  EmbedProgress,
+  WorkerEmbedOptions,
   Inspection,
   LoadOptions,
   LoadProgress,
@@ -48,6 +53,10 @@ export class WorkerProtocolError extends Error {
 interface LoadedModel {
   encoder: SentenceEncoder;
   info: ModelInfo;
+  /** Requests running on this model now. */
+  users: number;
+  /** Replaced or dropped: dispose once `users` is back to 0. */
+  retired: boolean;
 }
 
 export interface WorkerHost {
@@ -59,10 +68,23 @@ export function createWorkerHost(post: PostMessage, fetchImpl: typeof fetch = (.
   // right after `load` waits for the load instead of failing.
   let current: Promise<LoadedModel | null> = Promise.resolve(null);
 
-  async function requireModel(): Promise<LoadedModel> {
+  /** Runs `task` on the current model, keeping it alive until the task is done. */
+  async function withModel<T>(task: (model: LoadedModel) => Promise<T> | T): Promise<T> {
     const model = await current;
     if (model === null) throw new WorkerProtocolError('no model is loaded: call load() first');
-    return model;
+    model.users++;
+    try {
+      return await task(model);
+    } finally {
+      model.users--;
+      if (model.retired && model.users === 0) model.encoder.dispose();
+    }
+  }
+
+  function retire(model: LoadedModel | null): void {
+    if (model === null || model.retired) return;
+    model.retired = true;
+    if (model.users === 0) model.encoder.dispose();
   }
 
   async function load(id: number, options: LoadOptions): Promise<LoadedModel> {
@@ -75,15 +97,19 @@ export function createWorkerHost(post: PostMessage, fetchImpl: typeof fetch = (.
       loadText(options.vocab, options.vocabUrl, 'vocab', fetchImpl),
     ]);
     progress({ phase: 'prepare', loaded: 0, total: null }, true);
+    // Resolved here rather than inside fromParts so that the answer can say which backend 'auto' chose.
+    const backend = await resolveBackend({ backend: options.backend ?? 'js' });
     const encoder = SentenceEncoder.fromParts({
       config,
       weights: weights.bytes,
       vocab,
+      backend,
       ...(options.maxSeqLength === undefined ? {} : { maxSeqLength: options.maxSeqLength }),
     });
     await encoder.ready();
     const c = encoder.config;
     const info: ModelInfo = {
+      backend: backend.name,
       origin: weights.origin,
       synthetic: options.weights.kind === 'synthetic',
       weightBytes: weights.bytes.byteLength,
@@ -95,7 +121,7 @@ export function createWorkerHost(post: PostMessage, fetchImpl: typeof fetch = (.
       loadMilliseconds: Math.round(now() - started),
       ...(weights.cached === undefined ? {} : { cached: weights.cached }),
     };
-    return { encoder, info };
+    return { encoder, info, users: 0, retired: false };
   }
 
   async function handle(request: WorkerRequest): Promise<void> {
@@ -107,7 +133,7 @@ export function createWorkerHost(post: PostMessage, fetchImpl: typeof fetch = (.
           const attempt = load(id, request.options);
           current = attempt.then(
             (model) => {
-              void previous.then((old) => old?.encoder.dispose(), () => {});
+              void previous.then(retire, () => {});
               return model;
             },
             () => previous, // a failed load keeps the model that was there
@@ -117,29 +143,31 @@ export function createWorkerHost(post: PostMessage, fetchImpl: typeof fetch = (.
           return;
         }
         case 'embed': {
-          const texts = request.texts;
-          if (!Array.isArray(texts)) throw new TypeError('embed: texts must be an array of strings');
-          const { encoder } = await requireModel();
-          const rows = await encoder.embed(texts);
-          const batch = packRows(rows, encoder.dimension);
+          const options = checkEmbedOptions(request.options);
+          const matrix = await withModel(({ encoder }) =>
+            encoder.embedMatrix(request.texts, {
+              ...options,
+              onProgress: ({ done, total }: EmbedProgress) => post({ id, type: 'progress', progress: { done, total } }, []),
+            }),
+          );
+          const batch = ownBuffer({ data: matrix.data, count: matrix.rows, dimension: matrix.cols });
           post({ id, type: 'result', value: batch }, [batch.data.buffer]);
           return;
         }
         case 'tokenize': {
-          const { encoder } = await requireModel();
-          post({ id, type: 'result', value: tokenView(encoder, request.text) }, []);
+          const view = await withModel(({ encoder }) => tokenView(encoder, request.text));
+          post({ id, type: 'result', value: view }, []);
           return;
         }
         case 'inspect': {
-          const { encoder } = await requireModel();
-          const inspection = await inspect(encoder, request.text);
+          const inspection = await withModel(({ encoder }) => inspect(encoder, request.text));
           post({ id, type: 'result', value: inspection }, [inspection.attention.buffer, inspection.embedding.buffer]);
           return;
         }
         case 'dispose': {
           const old = current;
           current = Promise.resolve(null);
-          (await old.catch(() => null))?.encoder.dispose();
+          retire(await old.catch(() => null));
           post({ id, type: 'result', value: null }, []);
           return;
         }
@@ -254,23 +282,26 @@ function throttledProgress(send: (progress: LoadProgress) => void): ReportProgre
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The rows as one [B, H] buffer that can be transferred. When they already are consecutive views
- * of one buffer (what the encoder returns) that buffer is used as is; otherwise they are copied.
+ * The batch with a buffer of its own, so that transferring it gives away nothing else: the
+ * encoder's result matrix usually owns its whole buffer (used as is); a view into a larger buffer
+ * is copied.
  */
-export function packRows(rows: Float32Array[], dimension: number): EmbeddingBatch {
-  const count = rows.length;
-  const first = rows[0];
-  const contiguous =
-    first !== undefined &&
-    first.byteOffset === 0 &&
-    first.buffer.byteLength === count * dimension * 4 &&
-    rows.every((row, b) => row.buffer === first.buffer && row.byteOffset === b * dimension * 4 && row.length === dimension);
-  if (contiguous && first.buffer instanceof ArrayBuffer) {
-    return { data: new Float32Array(first.buffer), count, dimension };
+export function ownBuffer(batch: EmbeddingBatch): EmbeddingBatch {
+  const { data } = batch;
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return batch;
+  return { ...batch, data: data.slice() };
+}
+
+const EMBED_OPTION_KEYS = new Set(['batchSize', 'normalize', 'truncateDim', 'precision', 'prompt', 'promptName']);
+
+/** Embed options as sent by the page: an object with known keys only (the encoder checks the values). */
+function checkEmbedOptions(options: unknown): WorkerEmbedOptions {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TypeError('embed: options must be an object');
+  for (const key of Object.keys(options)) {
+    if (!EMBED_OPTION_KEYS.has(key)) throw new TypeError(`embed: unknown option "${key}" (expected ${[...EMBED_OPTION_KEYS].join(', ')})`);
   }
-  const data = new Float32Array(count * dimension); // [B, H]
-  rows.forEach((row, b) => data.set(row, b * dimension));
-  return { data, count, dimension };
+  return options as WorkerEmbedOptions;
 }
 
 function tokenView(encoder: SentenceEncoder, text: unknown): TokenView {

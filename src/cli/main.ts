@@ -16,13 +16,14 @@ import { downloadCommand } from './commands/download.ts';
 import { embedCommand } from './commands/embed.ts';
 import { infoCommand } from './commands/info.ts';
 import { searchCommand } from './commands/search.ts';
+import { serveCommand } from './commands/serve.ts';
 import { similarityCommand } from './commands/similarity.ts';
 import { tokenizeCommand } from './commands/tokenize.ts';
 import { traceCommand } from './commands/trace.ts';
 import { reportError, UsageError, type CliIO, type Command } from './io.ts';
 
 /** The commands, in the order `minilm --help` lists them. */
-export const COMMANDS: Command[] = [embedCommand, similarityCommand, searchCommand, tokenizeCommand, traceCommand, downloadCommand, infoCommand];
+export const COMMANDS: Command[] = [embedCommand, similarityCommand, searchCommand, tokenizeCommand, traceCommand, downloadCommand, infoCommand, serveCommand];
 
 export function globalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

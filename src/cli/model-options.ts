@@ -14,6 +14,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { SentenceEmbedOptions } from '../model/sentence-encoder.ts';
 import { loadSentenceEncoder, loadSentenceTokenizer, type LoadOptions } from '../node.ts';
 import { minilmCacheDir } from '../node/hub/cache-dirs.ts';
+import { ChecksumError, HubError } from '../node/hub/errors.ts';
 import { DEFAULT_MODEL_ID } from '../node/hub/model-id.ts';
 import { writeSyntheticModelFolder, SYNTHETIC_RECIPES } from '../node/synthetic-folder.ts';
 import { positiveIntegerOption, stringOption, UsageError, type CliIO, type OptionSpec } from './io.ts';
@@ -85,14 +86,26 @@ export function loadOptions(values: Values, io: CliIO): LoadOptions {
 export async function openEncoder(values: Values, io: CliIO): ReturnType<typeof loadSentenceEncoder> {
   const reference = await modelReference(values, io);
   await warnIfSynthetic(reference, io);
-  return loadSentenceEncoder(reference, loadOptions(values, io));
+  return withOfflineHint(loadSentenceEncoder(reference, loadOptions(values, io)));
 }
 
 /** Loads only the tokenizer side (no weights). */
 export async function openTokenizer(values: Values, io: CliIO): ReturnType<typeof loadSentenceTokenizer> {
   const reference = await modelReference(values, io);
   await warnIfSynthetic(reference, io);
-  return loadSentenceTokenizer(reference, loadOptions(values, io));
+  return withOfflineHint(loadSentenceTokenizer(reference, loadOptions(values, io)));
+}
+
+/** A model that cannot be fetched: say how to try the tool anyway. */
+async function withOfflineHint<T>(loading: Promise<T>): Promise<T> {
+  try {
+    return await loading;
+  } catch (error) {
+    if (error instanceof HubError && !(error instanceof ChecksumError)) {
+      error.message += '\nTo try minilm without the real weights, add --synthetic (meaningless numbers, no download).';
+    }
+    throw error;
+  }
 }
 
 /** The per-call embedding options of the command line (precision is applied by `embed` itself). */

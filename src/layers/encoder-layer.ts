@@ -5,6 +5,8 @@
  *   x ← LayerNorm(x + SelfAttention(x))
  *   x ← LayerNorm(x + FeedForward(x))
  *
+ * Shapes: x is `workspace.hidden`, [T, H] (T packed tokens, H hidden size), updated in place; the
+ * layer's other buffers ([T, 3H], [T, H], [T, I]) are the workspace's (model/workspace.ts).
  * Hugging Face: `BertLayer` in modeling_bert.py.
  */
 

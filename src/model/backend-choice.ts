@@ -1,18 +1,22 @@
 /**
  * Which matmul backend an encoder runs on, from the user's `backend` and `threads` options.
  *
+ *   'js'     the default: pure TypeScript kernels, in every runtime
  *   'plain'  the textbook loops of tensor/linear.ts (the reference; slow)
- *   'js'     the default: pure TypeScript kernels
+ *   'simd'   the optional WebAssembly SIMD128 kernel (tensor/simd); a clear error where
+ *            WebAssembly SIMD cannot be compiled
+ *   'auto'   'simd' where it compiles, else 'js'
  *   an object implementing LinearBackend: used as given
  *
  * Backends that need asynchronous set-up (workers, WebAssembly compilation) are returned as a
- * promise; the encoder waits for it before its first forward pass.
+ * promise; the encoder waits for it before its first forward pass. The SIMD module is imported
+ * only when asked for, so code that never chooses it carries no WebAssembly.
  */
 
 import { plainBackend, type LinearBackend } from '../tensor/backend.ts';
 import { ConfigError } from './errors.ts';
 
-export type BackendName = 'plain' | 'js';
+export type BackendName = 'js' | 'plain' | 'simd' | 'auto';
 export type BackendChoice = BackendName | LinearBackend;
 
 export interface BackendOptions {
@@ -28,9 +32,23 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
   if (typeof backend === 'object' && backend !== null) return backend;
   switch (backend) {
     case 'plain':
+      return plainBackend;
     case 'js':
       return plainBackend;
+    case 'simd':
+      return simdBackend(false);
+    case 'auto':
+      return simdBackend(true);
     default:
-      throw new ConfigError(`unknown backend ${JSON.stringify(backend)}: expected 'js' or 'plain'`);
+      throw new ConfigError(`unknown backend ${JSON.stringify(backend)}: expected 'js', 'simd', 'auto' or 'plain'`);
   }
+}
+
+async function simdBackend(fallBackToJs: boolean): Promise<LinearBackend> {
+  const simd = await import('../tensor/simd/simd-backend.ts');
+  if (simd.simdSupported()) return simd.createSimdBackend();
+  if (fallBackToJs) return resolveBackend({ backend: 'js' });
+  throw new ConfigError(
+    "backend 'simd' is unavailable here: this runtime cannot compile WebAssembly SIMD (use 'js' or 'auto')",
+  );
 }

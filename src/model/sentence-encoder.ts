@@ -179,8 +179,8 @@ export class SentenceEncoder {
    * Embeddings of one text (resolves to one vector) or of an array of texts (one per text, in
    * order). Sentence embeddings are views into one shared buffer; see `embedMatrix` for the buffer.
    */
-  embed<O extends EmbedOptions = Record<never, never>>(text: string, options?: O): Promise<EmbedResult<O>>;
-  embed<O extends EmbedOptions = Record<never, never>>(texts: readonly string[], options?: O): Promise<EmbedResult<O>[]>;
+  embed<O extends EmbedOptions = Record<never, never>>(text: string, options?: O & EmbedOptions): Promise<EmbedResult<O>>;
+  embed<O extends EmbedOptions = Record<never, never>>(texts: readonly string[], options?: O & EmbedOptions): Promise<EmbedResult<O>[]>;
   async embed(input: string | readonly string[], options: EmbedOptions = {}): Promise<unknown> {
     const single = typeof input === 'string';
     const texts = single ? [input] : checkTexts(input);
@@ -200,8 +200,8 @@ export class SentenceEncoder {
   }
 
   /** Same as `embed` (sentence-transformers' name). */
-  encode<O extends EmbedOptions = Record<never, never>>(text: string, options?: O): Promise<EmbedResult<O>>;
-  encode<O extends EmbedOptions = Record<never, never>>(texts: readonly string[], options?: O): Promise<EmbedResult<O>[]>;
+  encode<O extends EmbedOptions = Record<never, never>>(text: string, options?: O & EmbedOptions): Promise<EmbedResult<O>>;
+  encode<O extends EmbedOptions = Record<never, never>>(texts: readonly string[], options?: O & EmbedOptions): Promise<EmbedResult<O>[]>;
   encode(input: string | readonly string[], options: EmbedOptions = {}): Promise<unknown> {
     return this.embed(input as string[], options);
   }
@@ -209,7 +209,7 @@ export class SentenceEncoder {
   /** Sentence embeddings of `texts` packed in one matrix [texts.length, dimension] (caller's order). */
   async embedMatrix<O extends SentenceEmbedOptions = Record<never, never>>(
     texts: readonly string[],
-    options?: O,
+    options?: O & SentenceEmbedOptions,
   ): Promise<EmbeddingMatrix<PrecisionData<PrecisionOf<O>>>> {
     const opts: SentenceEmbedOptions = options ?? {};
     checkTexts(texts);

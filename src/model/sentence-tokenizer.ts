@@ -53,7 +53,7 @@ export class SentenceTokenizer {
     if (typeof parts !== 'object' || parts === null) throw new TypeError('fromParts expects { config, vocab, ... }');
     const config = parseBertConfig(parts.config);
     if (typeof parts.vocab !== 'string') throw new TypeError('fromParts: vocab must be the text of vocab.txt (a string)');
-    const pipeline = resolveSentencePipeline(parts, config.hiddenSize);
+    const pipeline = resolveSentencePipeline(parts);
 
     const maxSeqLength = parts.maxSeqLength ?? Math.min(pipeline.maxSeqLength ?? DEFAULT_MAX_SEQ_LENGTH, config.maxPositions);
     if (!Number.isInteger(maxSeqLength) || maxSeqLength < 2 || maxSeqLength > config.maxPositions) {

@@ -161,11 +161,8 @@ function cleanModulePath(path: string, index: number): string {
 // The whole pipeline
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Validates and combines the files. `hiddenSize` (config.json's hidden_size) is checked against
- * the pooling config's word_embedding_dimension.
- */
-export function resolveSentencePipeline(inputs: SentencePipelineInputs, hiddenSize: number): SentencePipeline {
+/** Validates and combines the files. */
+export function resolveSentencePipeline(inputs: SentencePipelineInputs): SentencePipeline {
   const layout = readModuleLayout(inputs.modules);
 
   // Pooling: the override, else the pooling config, else mean (the default pipeline).
@@ -173,7 +170,7 @@ export function resolveSentencePipeline(inputs: SentencePipelineInputs, hiddenSi
   let includePrompt = true;
   const poolingConfig = inputs.poolingConfig === undefined ? undefined : objectOf(inputs.poolingConfig, poolingFileName(layout));
   if (poolingConfig !== undefined) {
-    const parsed = readPoolingConfig(poolingConfig, poolingFileName(layout), hiddenSize);
+    const parsed = readPoolingConfig(poolingConfig, poolingFileName(layout));
     poolingModes = parsed.modes;
     includePrompt = parsed.includePrompt;
   } else if (layout.fromModulesJson && inputs.pooling === undefined) {
@@ -235,12 +232,9 @@ function poolingFileName(layout: ModuleLayout): string {
 function readPoolingConfig(
   config: Record<string, unknown>,
   file: string,
-  hiddenSize: number,
 ): { modes: SentencePoolingMode[]; includePrompt: boolean } {
-  const width = config['word_embedding_dimension'];
-  if (width !== undefined && width !== hiddenSize) {
-    throw new ConfigError(`${file}: word_embedding_dimension is ${JSON.stringify(width)}, but config.json's hidden_size is ${hiddenSize}`);
-  }
+  // word_embedding_dimension is not checked: upstream only reports it (pooling works on whatever
+  // width the Transformer gives), and a copied pooling config may carry another model's width.
   const modes = new Set<SentencePoolingMode>();
   for (const [key, mode] of Object.entries(POOLING_KEYS)) {
     const value = config[key];

@@ -25,13 +25,23 @@ export interface Workspace {
 
 export function createWorkspace(config: BertConfig, backend: LinearBackend, capacity: number): Workspace {
   const { hiddenSize: H, intermediateSize: I } = config;
+  // One allocation, sliced: a WebAssembly backend may grow (and so detach) its memory on every
+  // allocate, so every activation buffer must come from a single call made after all weights
+  // were prepared.
+  const block = backend.allocate(capacity * (6 * H + I));
+  let offset = 0;
+  const take = (width: number): Float32Array => {
+    const view = block.subarray(offset, offset + capacity * width);
+    offset += capacity * width;
+    return view;
+  };
   return {
     capacity,
-    hidden: backend.allocate(capacity * H),
-    queryKeyValue: backend.allocate(capacity * 3 * H),
-    context: backend.allocate(capacity * H),
-    projection: backend.allocate(capacity * H),
-    intermediate: backend.allocate(capacity * I),
+    hidden: take(H),
+    queryKeyValue: take(3 * H),
+    context: take(H),
+    projection: take(H),
+    intermediate: take(I),
     attentionScratch: createAttentionScratch(config.maxPositions, config.headSize),
   };
 }

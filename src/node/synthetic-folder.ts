@@ -6,6 +6,7 @@
  *   <outDir>/config.json                      the recipe's BERT config
  *   <outDir>/model.safetensors                generateSyntheticCheckpoint(recipe)
  *   <outDir>/SYNTHETIC.md                     a warning that the weights are meaningless
+ *   <outDir>/1_Pooling/config.json            the real one, with the recipe's hidden size
  *   <outDir>/vocab.txt, tokenizer.json, ...   copied from the real all-MiniLM-L6-v2 folder
  *
  * Files already present with identical bytes are left untouched (so timestamps and caches stay
@@ -44,7 +45,6 @@ export const COPIED_MODEL_FILES: readonly string[] = Object.freeze([
   'special_tokens_map.json',
   'sentence_bert_config.json',
   'modules.json',
-  '1_Pooling/config.json',
   'config_sentence_transformers.json',
 ]);
 
@@ -64,6 +64,11 @@ export async function writeSyntheticModelFolder(variant: SyntheticVariant, outDi
   await writeIfChanged(join(folder, 'model.safetensors'), weights);
   await writeIfChanged(join(folder, 'config.json'), encoder.encode(`${JSON.stringify(recipe.config, null, 2)}\n`));
   await writeIfChanged(join(folder, 'SYNTHETIC.md'), encoder.encode(syntheticReadme(variant, recipe, weights)));
+  // The real model's pooling config, with the recipe's width (the tiny model is 32 wide, not 384).
+  const pooling = JSON.parse(await readFile(join(REAL_MODEL_FILES_DIR, '1_Pooling/config.json'), 'utf8')) as object;
+  const poolingConfig = { ...pooling, word_embedding_dimension: recipe.config.hidden_size };
+  await writeIfChanged(join(folder, '1_Pooling/config.json'), encoder.encode(`${JSON.stringify(poolingConfig, null, 2)}
+`));
 
   for (const file of COPIED_MODEL_FILES) {
     const source = join(REAL_MODEL_FILES_DIR, file);

@@ -112,6 +112,9 @@ export class EmbeddingServer {
       vocabSize: encoder.config.vocabSize,
       maxSeqLength: encoder.maxSeqLength,
       dimension: encoder.dimension,
+      // tokenize('') is exactly [CLS, SEP]: the ids every token sequence is framed by.
+      clsId: encoder.tokenize('')[0]!,
+      sepId: encoder.tokenize('').at(-1)!,
     };
     this.batcher = new MicroBatcher((batch) => encoder.embedTokenIds(batch), options);
     if (this.batcher.maxQueuedSequences < this.limits.maxInputs) {
@@ -158,7 +161,9 @@ export class EmbeddingServer {
     const finished = (async () => {
       await this.whenNoRequestInFlight();
       await this.batcher.whenIdle();
-      this.http.closeIdleConnections();
+      // Every answer is out; what is left are idle keep-alive connections and connections that
+      // have not sent a complete request yet (those never started: the client may retry elsewhere).
+      this.http.closeAllConnections();
       await closed;
     })();
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -185,14 +190,25 @@ export class EmbeddingServer {
   // -------------------------------------------------------------------------------------------
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // In flight until the answer has been handed to the socket, or the connection is gone (a
+    // pipelined request waiting behind another gets no 'close' of its own when the socket closes).
     this.inFlightRequests++;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      request.socket.off('close', finish);
+      this.requestDone();
+    };
+    response.once('close', finish);
+    request.socket.once('close', finish);
     const deadline = new AbortController();
     const timeoutError = new ApiError(504, `the request took longer than ${this.requestTimeoutMs} ms; try fewer inputs or retry later`, {
       code: 'timeout',
     });
     const timer = setTimeout(() => deadline.abort(timeoutError), this.requestTimeoutMs);
     // The client hung up before its answer: stop working for it.
-    response.on('close', () => {
+    response.once('close', () => {
       if (!response.writableFinished) deadline.abort(new Error('the client closed the connection'));
     });
     try {
@@ -203,13 +219,15 @@ export class EmbeddingServer {
       this.send(response, this.errorReply(error, request));
     } finally {
       clearTimeout(timer);
-      this.inFlightRequests--;
-      if (this.inFlightRequests === 0) {
-        const waiters = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const wake of waiters) wake();
-      }
     }
+  }
+
+  private requestDone(): void {
+    this.inFlightRequests--;
+    if (this.inFlightRequests > 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private async route(request: IncomingMessage, signal: AbortSignal): Promise<Reply> {
@@ -289,6 +307,7 @@ export class EmbeddingServer {
         in_flight: this.inFlightRequests,
         queue: { waiting: this.batcher.queuedSequences, capacity: this.batcher.maxQueuedSequences },
         batches: { ...this.batcher.stats },
+        memory: { rss_bytes: process.memoryUsage.rss(), heap_used_bytes: process.memoryUsage().heapUsed },
       },
     };
   }

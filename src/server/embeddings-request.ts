@@ -12,7 +12,9 @@
  * Token ids are this model's WordPiece ids, taken verbatim as the sequence the model sees
  * ([CLS] and [SEP] included: what `encoder.tokenize(text)` returns), so a sequence longer than
  * the model's max_seq_length is refused, as OpenAI refuses an input over the context length.
- * Texts are tokenized by the server and truncated like `embed()` does.
+ * A sequence must start with [CLS] and end with [SEP]: ids from another tokenizer (tiktoken ids,
+ * which LangChain's OpenAIEmbeddings sends by default) would otherwise be embedded as nonsense
+ * without a word of warning. Texts are tokenized by the server and truncated like `embed()` does.
  *
  * Every problem is an ApiError 400 whose message names the field (and the index inside `input`).
  * As OpenAI does, empty texts and empty arrays are refused, and so are more than `maxInputs` inputs.
@@ -45,6 +47,9 @@ export interface RequestLimits {
   maxSeqLength: number;
   /** Width of the model's embeddings: the largest `dimensions`. */
   dimension: number;
+  /** Ids every token sequence must start and end with ([CLS] and [SEP]). */
+  clsId: number;
+  sepId: number;
 }
 
 const INPUT_SHAPES =
@@ -137,6 +142,15 @@ function checkTokenIds(ids: unknown[], where: string, limits: RequestLimits): nu
         `'${where}[${i}]' is ${describeJson(id)}, not a token id of this model (an integer from 0 to ${limits.vocabSize - 1})`,
       );
     }
+  }
+  if (ids[0] !== limits.clsId || ids[ids.length - 1] !== limits.sepId) {
+    throw invalidParam(
+      'input',
+      `'${where}' must start with [CLS] (${limits.clsId}) and end with [SEP] (${limits.sepId}): token ids are this model's WordPiece ids ` +
+        "as 'minilm tokenize' prints them; a client that tokenizes with another tokenizer (tiktoken) must send text instead " +
+        '(LangChain: check_embedding_ctx_length=False)',
+      'invalid_token_ids',
+    );
   }
   return ids as number[];
 }

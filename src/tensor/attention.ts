@@ -24,15 +24,91 @@ export interface AttentionShape {
   headSize: number; // d
 }
 
-/** Float64 scratch rows, allocated once by the caller for the longest sequence. */
-export interface AttentionScratch {
-  scores: Float64Array; // [≥ L]  one row of scores, then probabilities
-  accumulator: Float64Array; // [≥ d]  one head's context row
+/** Bad shapes or buffers passed to an attention kernel. */
+export class AttentionShapeError extends Error {
+  override name = 'AttentionShapeError';
 }
 
-/** A scratch big enough for sequences up to `maxLength` tokens. */
+/**
+ * Float64 work buffers, allocated once by the caller for the longest sequence and one head size.
+ * The plain kernel uses `scores` row 0 and `accumulator`; the fast one (`attention-fast.ts`)
+ * uses both score rows and the three per-head blocks, whose layouts it documents.
+ */
+export interface AttentionScratch {
+  readonly maxLength: number; // L_max: longest sequence this scratch serves
+  readonly headSize: number; // d
+  readonly scores: Float64Array; // [2, L_max]  two rows of scores, then probabilities
+  readonly scoreRows: readonly [Float64Array, Float64Array]; // views of the two rows, [L_max] each
+  readonly accumulator: Float64Array; // [d]  one head's context row (plain kernel)
+  readonly queries: Float64Array; // [L_max, d]  one head's queries (fast kernel)
+  readonly keyPanels: Float64Array; // [⌈L_max/4⌉, d, 4]  one head's keys, by panels of 4 keys
+  readonly valuePanels: Float64Array; // [⌈d/4⌉, L_max, 4]  one head's values, by panels of 4 columns
+}
+
+/** A scratch big enough for sequences up to `maxLength` tokens and heads of `headSize`. */
 export function createAttentionScratch(maxLength: number, headSize: number): AttentionScratch {
-  return { scores: new Float64Array(maxLength), accumulator: new Float64Array(headSize) };
+  for (const [name, value] of [['maxLength', maxLength], ['headSize', headSize]] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new AttentionShapeError(`attention scratch: ${name} must be a positive integer, got ${value}`);
+    }
+  }
+  const scores = new Float64Array(2 * maxLength);
+  return {
+    maxLength,
+    headSize,
+    scores,
+    scoreRows: [scores.subarray(0, maxLength), scores.subarray(maxLength)],
+    accumulator: new Float64Array(headSize),
+    queries: new Float64Array(maxLength * headSize),
+    keyPanels: new Float64Array(Math.ceil(maxLength / 4) * 4 * headSize),
+    valuePanels: new Float64Array(Math.ceil(headSize / 4) * 4 * maxLength),
+  };
+}
+
+/**
+ * The checks shared by both kernels, so that neither reads past an array (which in JavaScript
+ * yields `undefined`, then NaN, silently) nor writes outside its sequence's rows.
+ */
+export function checkAttentionArguments(
+  context: Float32Array,
+  qkv: Float32Array,
+  seqStart: number,
+  seqLength: number,
+  shape: AttentionShape,
+  scratch: AttentionScratch,
+  additiveMask: Float32Array | null,
+): void {
+  const { numHeads, headSize } = shape;
+  if (!Number.isSafeInteger(numHeads) || numHeads < 1 || !Number.isSafeInteger(headSize) || headSize < 1) {
+    throw new AttentionShapeError(`numHeads and headSize must be positive integers, got ${numHeads} and ${headSize}`);
+  }
+  if (!Number.isSafeInteger(seqStart) || seqStart < 0 || !Number.isSafeInteger(seqLength) || seqLength < 1) {
+    throw new AttentionShapeError(`sequence must have an integer start ≥ 0 and length ≥ 1, got start ${seqStart}, length ${seqLength}`);
+  }
+  const hidden = numHeads * headSize;
+  const end = seqStart + seqLength;
+  if (qkv.length < end * 3 * hidden) {
+    throw new AttentionShapeError(`qkv has ${qkv.length} floats, rows up to ${end} × 3H (H = ${hidden}) need ${end * 3 * hidden}`);
+  }
+  if (context.length < end * hidden) {
+    throw new AttentionShapeError(`context has ${context.length} floats, rows up to ${end} × H (H = ${hidden}) need ${end * hidden}`);
+  }
+  if (scratch.maxLength < seqLength || scratch.headSize !== headSize) {
+    throw new AttentionShapeError(
+      `attention scratch was made for ≤ ${scratch.maxLength} tokens and head size ${scratch.headSize}, ` +
+        `the sequence has ${seqLength} tokens and head size ${headSize}`,
+    );
+  }
+  if (additiveMask !== null && additiveMask.length < seqLength) {
+    throw new AttentionShapeError(`additive mask has ${additiveMask.length} entries, the sequence has ${seqLength} tokens`);
+  }
+  if (context.buffer === qkv.buffer) {
+    const contextStart = context.byteOffset + seqStart * hidden * 4, contextEnd = context.byteOffset + end * hidden * 4;
+    const qkvStart = qkv.byteOffset + seqStart * 3 * hidden * 4, qkvEnd = qkv.byteOffset + end * 3 * hidden * 4;
+    if (contextStart < qkvEnd && qkvStart < contextEnd) {
+      throw new AttentionShapeError('context overlaps qkv: the kernel would read its own output');
+    }
+  }
 }
 
 /** Called with each head's attention probabilities for one query row, when tracing. */
@@ -56,6 +132,7 @@ export function multiHeadSelfAttention(
   additiveMask: Float32Array | null = null,
   observeProbs?: AttentionProbsObserver,
 ): void {
+  checkAttentionArguments(context, qkv, seqStart, seqLength, shape, scratch, additiveMask);
   const { numHeads, headSize } = shape;
   const hidden = numHeads * headSize;
   const qkvStride = 3 * hidden;

@@ -44,7 +44,11 @@ export interface LinearBackend {
     rows: number,
     activation?: LinearActivation,
   ): void;
-  /** A zeroed Float32Array for activations, in memory this backend can compute on. */
+  /**
+   * A zeroed Float32Array for activations, in memory this backend can compute on.
+   * On a WebAssembly backend a later `allocate` or `prepare` may grow the memory and detach
+   * earlier arrays: prepare all weights first, then allocate once (see model/workspace.ts).
+   */
   allocate(length: number): Float32Array;
   /** Frees workers or memory. The backend must not be used afterwards. */
   dispose(): void;

@@ -1,5 +1,6 @@
 /**
- * GELU, the exact form BERT uses: gelu(x) = 0.5 · x · (1 + erf(x / √2)).
+ * GELU, the exact form BERT uses: gelu(x) = 0.5 · x · (1 + erf(x / √2)), and the erf and erfc
+ * it needs.
  *
  * JavaScript has no Math.erf, so `erf` is written here. The popular one-line approximations
  * (Abramowitz–Stegun 7.1.26, error ~1e-7) are not enough: we want the function correct to
@@ -9,8 +10,29 @@
  * coefficients): split |x| into ranges and use a rational approximation in each:
  *   |x| < 0.84375        erf(x)  = x + x·R(x²)
  *   0.84375 ≤ |x| < 1.25  erf(x)  = erx + P(s)/Q(s),          s = |x| − 1
- *   1.25 ≤ |x| < 6       erfc(x) = exp(−x² − 0.5625 + R(1/x²)/S(1/x²)) / x
- *   |x| ≥ 6              erf(x)  = ±1 (to float64 precision)
+ *   1.25 ≤ |x| < 28      erfc(x) = exp(−x² − 0.5625 + R(1/x²)/S(1/x²)) / x
+ *   |x| ≥ 6              erf(x)  = ±1 (to float64 precision); erfc(x) underflows from 28 on
+ * erf and erfc share these pieces; each picks the form that avoids cancellation (erfc(x) for
+ * x near 0 is 1 − erf(x), but for large x it must come from the tail formula directly).
+ *
+ * GELU uses erf for x ≥ 0 and the complement for x < 0:
+ *   gelu(x) = 0.5 · x · (1 + erf(x/√2))   x ≥ 0
+ *           = 0.5 · x · erfc(−x/√2)        x < 0
+ * The two lines are the same function; the second avoids computing 1 + erf(t) as 1 − 0.99…9
+ * when erf(t) is close to −1, which would leave only a few correct bits in gelu(−6) ≈ −6e−9.
+ *
+ * Why the code is shaped as it is (the fast path, and what the plain version is): GELU runs
+ * once per element of the 1536-wide feed-forward layer, so it must be cheap. The plain version
+ * is the textbook composition `0.5 * x * (1 + erf(x * Math.SQRT1_2))` with one big `erf`.
+ * In V8 such a function is too large to be inlined into the element loop, and every call that
+ * passes or returns a float64 boxes it into a heap number: that, not the arithmetic, was most of
+ * the cost (30–90 ns per element). So each rational approximation is its own small function
+ * (`erfNearZeroRatio`, `erfNearOneRatio`, `erfcTail`), small enough that the engine inlines it
+ * into `gelu`, `gelu` into `geluInPlace` (and into the fused matmul of `linear-packed.ts`), and
+ * the element loop runs without calls or allocations. The arithmetic is fdlibm's, operation for
+ * operation: for x ≥ 0, gelu(x) is bit for bit `0.5 * x * (1 + erf(x * Math.SQRT1_2))`, and
+ * for x < 0 it is bit for bit `0.5 * x * erfc(-x * Math.SQRT1_2)` (the tests check both).
+ *
  * The tanh approximation of GELU is a different function: it is not used.
  */
 
@@ -34,7 +56,7 @@ const ra0 = -9.86494403484714822705e-3, ra1 = -6.93858572707181764372e-1, ra2 = 
 const sa1 = 1.96512716674392571292e1, sa2 = 1.37657754143519042600e2, sa3 = 4.34565877475229228821e2,
   sa4 = 6.45387271733267880336e2, sa5 = 4.29008140027567833386e2, sa6 = 1.08635005541779435134e2,
   sa7 = 6.57024977031928170135, sa8 = -6.04244152148580987438e-2;
-// erfc(x) on [1/0.35, 6): same form with rb/sb
+// erfc(x) on [1/0.35, 28): same form with rb/sb
 const rb0 = -9.86494292470009928597e-3, rb1 = -7.99283237680523006574e-1, rb2 = -1.77579549177547519889e1,
   rb3 = -1.60636384855821916062e2, rb4 = -6.37566443368389627722e2, rb5 = -1.02509513161107724954e3,
   rb6 = -4.83519191608651397019e2;
@@ -42,28 +64,28 @@ const sb1 = 3.03380607434824582924e1, sb2 = 3.25792512996573918826e2, sb3 = 1.53
   sb4 = 3.19985821950859553908e3, sb5 = 2.55305040643316442583e3, sb6 = 4.74528541206955367215e2,
   sb7 = -2.24409524465858183362e1;
 
-/** The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, accurate to about 1 ulp of float64. */
-export function erf(x: number): number {
-  if (Number.isNaN(x)) return NaN;
-  const sign = x < 0 ? -1 : 1;
-  const ax = Math.abs(x);
+// Range boundaries (of |x| for erf and erfc, of |x/√2| for gelu).
+const NEAR_ZERO_END = 0.84375;
+const NEAR_ONE_END = 1.25;
+const ERF_IS_ONE = 6; // 1 − erf(6) < 2.2e-17: below float64's resolution at 1
+const ERFC_UNDERFLOWS = 28; // erfc(28) < 1e-342: below the smallest float64
 
-  if (ax < 0.84375) {
-    // Near 0: erf(x) = x + x·R(x²), R a rational function (ratio of two polynomials).
-    const z = x * x;
-    const r = pp0 + z * (pp1 + z * (pp2 + z * (pp3 + z * pp4)));
-    const s = 1 + z * (qq1 + z * (qq2 + z * (qq3 + z * (qq4 + z * qq5))));
-    return x + x * (r / s);
-  }
-  if (ax < 1.25) {
-    // Around 1: erf(x) = erf(1) + P(s)/Q(s), s = |x| − 1.
-    const s = ax - 1;
-    const p = pa0 + s * (pa1 + s * (pa2 + s * (pa3 + s * (pa4 + s * (pa5 + s * pa6)))));
-    const q = 1 + s * (qa1 + s * (qa2 + s * (qa3 + s * (qa4 + s * (qa5 + s * qa6)))));
-    return sign * (erx + p / q);
-  }
-  if (ax >= 6) return sign; // 1 − erf(6) < 2.2e-17: below float64's resolution at 1
-  // Tail: erf(x) = 1 − erfc(x), erfc(x) = exp(−x² − 0.5625 + R(1/x²)/S(1/x²)) / x.
+/** pp(z)/qq(z), z = x²: erf(x) = x + x·ratio on |x| < 0.84375. */
+function erfNearZeroRatio(z: number): number {
+  const r = pp0 + z * (pp1 + z * (pp2 + z * (pp3 + z * pp4)));
+  const s = 1 + z * (qq1 + z * (qq2 + z * (qq3 + z * (qq4 + z * qq5))));
+  return r / s;
+}
+
+/** pa(s)/qa(s), s = |x| − 1: erf(|x|) = erx + ratio on 0.84375 ≤ |x| < 1.25. */
+function erfNearOneRatio(s: number): number {
+  const p = pa0 + s * (pa1 + s * (pa2 + s * (pa3 + s * (pa4 + s * (pa5 + s * pa6)))));
+  const q = 1 + s * (qa1 + s * (qa2 + s * (qa3 + s * (qa4 + s * (qa5 + s * qa6)))));
+  return p / q;
+}
+
+/** erfc(ax) for 1.25 ≤ ax < 28, computed directly (no 1 − erf cancellation). */
+function erfcTail(ax: number): number {
   const s = 1 / (ax * ax);
   let r: number, q: number;
   if (ax < 1 / 0.35) {
@@ -73,29 +95,78 @@ export function erf(x: number): number {
     r = rb0 + s * (rb1 + s * (rb2 + s * (rb3 + s * (rb4 + s * (rb5 + s * rb6)))));
     q = 1 + s * (sb1 + s * (sb2 + s * (sb3 + s * (sb4 + s * (sb5 + s * (sb6 + s * sb7))))));
   }
-  // z = |x| with its low 32 bits of mantissa cleared: exp(−z² − 0.5625)·exp((z−x)(z+x) + r/q)
-  // splits x² so that the large part is computed exactly (fdlibm's trick for full accuracy).
-  const z = truncateLow32Bits(ax);
-  const erfc = (Math.exp(-z * z - 0.5625) * Math.exp((z - ax) * (z + ax) + r / q)) / ax;
-  return sign * (1 - erfc);
+  // z = ax with its low 32 bits of mantissa cleared (fdlibm's SET_LOW_WORD(z, 0)), so z² is
+  // exact: exp(−ax² − …) = exp(−z² − 0.5625) · exp((z − ax)(z + ax) + r/q) keeps full accuracy.
+  // Clearing those bits keeps the 21 leading significant bits: floor(ax · 2^(20−e)) / 2^(20−e)
+  // with 2^e ≤ ax < 2^(e+1), done with arithmetic rather than a round trip through memory.
+  const scale = ax < 2 ? 1048576 : ax < 4 ? 524288 : ax < 8 ? 262144 : ax < 16 ? 131072 : 65536; // 2^(20−e)
+  const z = Math.floor(ax * scale) / scale;
+  return (Math.exp(-z * z - 0.5625) * Math.exp((z - ax) * (z + ax) + r / q)) / ax;
 }
 
-// One scratch word pair to clear the low mantissa bits of a float64 (fdlibm's SET_LOW_WORD(z, 0)).
-const scratchFloat = new Float64Array(1);
-const scratchWords = new Uint32Array(scratchFloat.buffer);
-const lowWordIndex = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 0 : 1; // little-endian: low word first
-function truncateLow32Bits(value: number): number {
-  scratchFloat[0] = value;
-  scratchWords[lowWordIndex] = 0;
-  return scratchFloat[0];
+/** The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, accurate to about 1 ulp of float64. */
+export function erf(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < NEAR_ZERO_END) return x + x * erfNearZeroRatio(x * x);
+  if (ax < NEAR_ONE_END) {
+    const e = erx + erfNearOneRatio(ax - 1);
+    return x < 0 ? -e : e;
+  }
+  if (ax < ERF_IS_ONE) {
+    const e = 1 - erfcTail(ax);
+    return x < 0 ? -e : e;
+  }
+  if (ax >= ERF_IS_ONE) return x < 0 ? -1 : 1;
+  return NaN; // only NaN fails every comparison above
 }
 
-/** gelu(x) = 0.5 · x · (1 + erf(x / √2)), the exact GELU of BERT (not the tanh approximation). */
+/**
+ * The complementary error function erfc(x) = 1 − erf(x), accurate to a few ulp of float64 even
+ * where erfc(x) is tiny (x up to 26.5; beyond, it underflows to 0).
+ */
+export function erfc(x: number): number {
+  const ax = Math.abs(x);
+  if (ax < NEAR_ZERO_END) {
+    const y = erfNearZeroRatio(x * x);
+    // fdlibm: below 1/4, 1 − erf(x) directly; above, regroup so that 0.5 − (x − 0.5) cancels exactly.
+    return x < 0.25 ? 1 - (x + x * y) : 0.5 - (x * y + (x - 0.5));
+  }
+  if (ax < NEAR_ONE_END) {
+    const ratio = erfNearOneRatio(ax - 1);
+    return x < 0 ? 1 + (erx + ratio) : (1 - erx) - ratio;
+  }
+  if (ax < ERFC_UNDERFLOWS) {
+    const c = erfcTail(ax);
+    return x < 0 ? 2 - c : c;
+  }
+  if (ax >= ERFC_UNDERFLOWS) return x < 0 ? 2 : 0;
+  return NaN;
+}
+
+/**
+ * gelu(x) = 0.5 · x · (1 + erf(x / √2)), the exact GELU of BERT (not the tanh approximation),
+ * accurate to a few ulp of float64 relative to the result, for every x.
+ * The same arithmetic as `0.5 * x * (1 + erf(t))` for x ≥ 0 and `0.5 * x * erfc(−t)` for x < 0,
+ * t = x/√2, with the pieces inlined (see the header for why).
+ */
 export function gelu(x: number): number {
-  return 0.5 * x * (1 + erf(x * Math.SQRT1_2));
+  const t = x * Math.SQRT1_2;
+  const at = Math.abs(t);
+  if (at < NEAR_ZERO_END) {
+    // 1 + erf(t) ≥ 0.23 here, so no cancellation on either side of 0.
+    if (x >= 0 || at < 0.25) return 0.5 * x * (1 + (t + t * erfNearZeroRatio(t * t)));
+    return 0.5 * x * (0.5 - (at * erfNearZeroRatio(at * at) + (at - 0.5)));
+  }
+  if (at < NEAR_ONE_END) {
+    const ratio = erfNearOneRatio(at - 1);
+    return x >= 0 ? 0.5 * x * (1 + (erx + ratio)) : 0.5 * x * ((1 - erx) - ratio);
+  }
+  if (x >= 0) return at < ERF_IS_ONE ? 0.5 * x * (1 + (1 - erfcTail(at))) : x;
+  if (at < ERFC_UNDERFLOWS) return 0.5 * x * erfcTail(at);
+  return x < 0 ? -0 : NaN; // |gelu(x)| < 1e−340 underflows to −0; only NaN is left
 }
 
-/** Applies gelu to the first `length` elements of `data`, in place. */
+/** Applies gelu to the first `length` elements of `data`, in place (each result rounded to float32). */
 export function geluInPlace(data: Float32Array, length: number = data.length): void {
   for (let i = 0; i < length; i++) data[i] = gelu(data[i]);
 }

@@ -16,8 +16,10 @@
  *   tokenizer.tokenize('Hello world!')  // [101, 7592, 2088, 999, 102]
  *
  * Time is linear in the input length: every stage makes one pass, and WordPiece looks at most
- * `longest vocabulary token` characters ahead. Memory is a few bytes per input character for
- * the normalised copy, plus the kept tokens (at most maxLength).
+ * `longest vocabulary token` characters ahead. Memory is linear too: the normalised copy and its
+ * origins (about 6 bytes per character of ordinary text, up to about 20 for CJK, which the
+ * spacing triples), plus the kept tokens, at most maxLength of them: tokens past the limit are
+ * counted, not stored.
  *
  * Left out: pairs of texts (token type 1), stride/overflowing windows, left truncation or
  * padding, and any tokenizer other than BERT's WordPiece.
@@ -127,14 +129,14 @@ export class BertTokenizer {
     return new BertTokenizer({
       vocab,
       normalizer,
-      unkId: vocab.require('[UNK]', 'unknown-word'),
+      unkId: vocab.requireId('[UNK]', 'unknown-word'),
       continuingSubwordPrefix: '##',
       maxInputCharsPerWord: 100,
       addedTokens,
       specialIds: new Set(addedTokens.map((t) => t.id)),
-      clsId: vocab.require('[CLS]', 'start-of-text'),
-      sepId: vocab.require('[SEP]', 'end-of-text'),
-      padId: vocab.require('[PAD]', 'padding'),
+      clsId: vocab.requireId('[CLS]', 'start-of-text'),
+      sepId: vocab.requireId('[SEP]', 'end-of-text'),
+      padId: vocab.requireId('[PAD]', 'padding'),
       maxLength: checkMaxLength(options.maxLength ?? DEFAULT_MAX_LENGTH),
     });
   }
@@ -155,14 +157,14 @@ export class BertTokenizer {
     return new BertTokenizer({
       vocab,
       normalizer: settings.normalizer,
-      unkId: vocab.require(settings.unkToken, 'unknown-word'),
+      unkId: vocab.requireId(settings.unkToken, 'unknown-word'),
       continuingSubwordPrefix: settings.continuingSubwordPrefix,
       maxInputCharsPerWord: settings.maxInputCharsPerWord,
       addedTokens: settings.addedTokens,
       specialIds: new Set([...settings.specialIds, settings.clsToken.id, settings.sepToken.id]),
       clsId: settings.clsToken.id,
       sepId: settings.sepToken.id,
-      padId: vocab.require('[PAD]', 'padding'),
+      padId: vocab.requireId('[PAD]', 'padding'),
       maxLength: checkMaxLength(options.maxLength ?? DEFAULT_MAX_LENGTH),
     });
   }

@@ -16,6 +16,9 @@
 import { VocabError, describe } from './errors.ts';
 import { isWhitespace } from './char-classes.ts';
 
+/** Largest id accepted: ids index an array (and an embedding matrix), so they must stay small. */
+const MAX_ID = 0xFFFFFF;
+
 export class Vocabulary {
   /** token → id */
   readonly tokenToId: Map<string, number>;
@@ -37,7 +40,7 @@ export class Vocabulary {
   }
 
   /** The id of `token`, or a VocabError naming what is missing and why it is needed. */
-  require(token: string, role: string): number {
+  requireId(token: string, role: string): number {
     const id = this.tokenToId.get(token);
     if (id === undefined) throw new VocabError(`the vocabulary has no ${JSON.stringify(token)} token (needed as the ${role} token)`);
     return id;
@@ -64,8 +67,8 @@ export function vocabularyFromObject(vocab: unknown): Vocabulary {
   const tokenToId = new Map<string, number>();
   const seen = new Map<number, string>();
   for (const [token, id] of Object.entries(vocab)) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0x7FFFFFFF) {
-      throw new VocabError(`tokenizer.json: model.vocab[${JSON.stringify(token)}] must be a non-negative integer id, got ${describe(id)}`);
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > MAX_ID) {
+      throw new VocabError(`tokenizer.json: model.vocab[${JSON.stringify(token)}] must be an integer id from 0 to ${MAX_ID}, got ${describe(id)}`);
     }
     const other = seen.get(id);
     if (other !== undefined) {

@@ -66,7 +66,7 @@ async function nodeReference(): Promise<{ embeddings: number[][]; ids: number[];
 
 /** In the page: the demo's EncoderClient, exposed as `minilm` for the console. */
 interface PageClient {
-  load(options: unknown, onProgress?: (progress: unknown) => void): Promise<{ origin: string; cached?: { stored: boolean; reason?: string } }>;
+  load(options: unknown, onProgress?: (progress: unknown) => void): Promise<{ origin: string; backend: string; cached?: { stored: boolean; reason?: string } }>;
   embed(texts: string[]): Promise<Float32Array[]>;
   inspect(text: string): Promise<{ ids: number[]; tokens: string[]; attention: Float32Array; layers: number; heads: number }>;
 }
@@ -193,6 +193,21 @@ describe.skipIf(!runBrowserTests)('the demo page in Chromium', () => {
     expect(transfer.after).toBe(0); // detached: the bytes moved to the worker, not copied
     expect(transfer.origin).toBe('buffer');
     expect(transfer.rowBuffer).toBe(transfer.rowLength * 4); // the embedding's own buffer, transferred whole
+    await page.close();
+  });
+
+  it('loads the opt-in SIMD kernel from its own file, with the same bits as Node’s SIMD backend', async () => {
+    const page = await openPage();
+    const requested: string[] = [];
+    page.on('request', (request) => requested.push(new URL(request.url()).pathname));
+    const info = await page.evaluate(
+      (config) => minilm.load({ weights: { kind: 'url', url: '/fixtures/tiny.safetensors' }, config, vocabUrl: 'model/vocab.txt', backend: 'simd' }),
+      tinyConfig,
+    );
+    expect(info.backend).toBe('simd');
+    expect(requested).toContain('/minilm.simd.js');
+    const encoder = SentenceEncoder.fromParts({ config: SYNTHETIC_TINY.config, weights: tinyWeights, vocab: realVocab(), backend: 'simd' });
+    expect(await embedInPage(page, TEXTS)).toEqual(bitsOf(await encoder.embed(TEXTS)));
     await page.close();
   });
 

@@ -66,6 +66,16 @@ describe('malformed requests: 400', () => {
     expectApiError(await postJson(service.origin, '/v1/embeddings', { input: ids }), 400, { code: 'context_length_exceeded' });
   });
 
+  it('token ids not framed by [CLS] … [SEP] (e.g. tiktoken ids): 400 invalid_token_ids, telling what to send', async () => {
+    for (const input of [[9906, 1917], [101, 7592], [7592, 102], [[101, 7592, 102], [7592]], [101]]) {
+      expectApiError(await postJson(service.origin, '/v1/embeddings', { input }), 400, {
+        code: 'invalid_token_ids',
+        param: 'input',
+        message: /\[CLS\] \(101\).*\[SEP\] \(102\).*send text/,
+      });
+    }
+  });
+
   it('the message names the input at fault', async () => {
     const response = await postJson(service.origin, '/v1/embeddings', { input: ['ok', 'fine', 3] });
     expectApiError(response, 400, { message: /input\[2\]/ });

@@ -333,7 +333,6 @@ describe('SIMD backend vs plain linear', () => {
       [16, 1536, 384],
       [37, 384, 1152], // query, key and value in one matrix
       [13, 1536, 389], // no dimension a multiple of anything
-      [64, 1536, 1536],
     ] as const) {
       const result = runRandomCase(backend, random, rows, inFeatures, outFeatures, true);
       maxRelativeError = Math.max(maxRelativeError, result.maxRelativeError);

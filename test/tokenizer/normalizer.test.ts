@@ -168,7 +168,7 @@ describe('the assumption behind skipping NFD reordering', () => {
   it('no character of the vocabulary is a combining mark (non-zero combining class) that survives accent stripping', () => {
     // c has a non-zero combining class iff NFD moves it before U+0345 (class 240, the highest).
     const isNonStarter = (c: string) => c === '\u0345' || ('\u0345' + c).normalize('NFD').startsWith(c.normalize('NFD'));
-    expect([isNonStarter('\u0301'), isNonStarter('\u1D165'.slice(0, 1)), isNonStarter('\u{1D165}'), isNonStarter('a')]).toEqual([true, false, true, false]);
+    expect(['\u0301', '\u{1D165}', 'a', 'é'].map(isNonStarter)).toEqual([true, true, false, false]);
     const chars = new Set<string>();
     for (const token of vocabText.split('\n')) for (const c of token.replace(/^##/, '')) chars.add(c);
     const survivors = [...chars].filter((c) => isNonStarter(c) && normalizeCodePoint(c.codePointAt(0)!, allOn) !== '');

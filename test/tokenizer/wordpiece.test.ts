@@ -16,7 +16,7 @@ function vocabOf(tokens: string[]): Vocabulary {
 /** Pieces of `word` as token strings, through WordPiece with the given vocabulary. */
 function pieces(tokens: string[], word: string, maxInputCharsPerWord = 100): string[] {
   const vocab = vocabOf(tokens);
-  const wordPiece = new WordPiece(vocab, { unkId: vocab.require('[UNK]', 'unknown'), continuingSubwordPrefix: '##', maxInputCharsPerWord });
+  const wordPiece = new WordPiece(vocab, { unkId: vocab.requireId('[UNK]', 'unknown'), continuingSubwordPrefix: '##', maxInputCharsPerWord });
   const out: string[] = [];
   wordPiece.tokenizeWord(word, 0, word.length, (id) => out.push(vocab.idToToken[id]!));
   return out;

@@ -141,6 +141,8 @@ describe('minilm trace', () => {
       [['--reference', fixturePath('reference/tiny/hello_world.json'), '--row', '3'], /row 3 does not exist/],
       [['--reference', fixturePath('reference/full/hello_world.json')], /--reference: .*hidden states .*same checkpoint/],
       [['--reference', fixturePath('reference/README.md')], /is not valid JSON/],
+      [['--reference', 'missing.json'], /--reference .*missing\.json: no such file/],
+      [['--reference', fixturePath('reference')], /is a folder/],
     ];
     for (const [args, message] of cases) {
       const result = await trace('--model', tinyModel, ...args);

@@ -113,7 +113,15 @@ function modelName(values: Record<string, unknown>): string {
 }
 
 async function readReference(path: string): Promise<ReferenceDump> {
-  const text = await readFile(path, 'utf8');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UsageError(`--reference ${path}: no such file`);
+    if (code === 'EISDIR') throw new UsageError(`--reference ${path} is a folder; give one JSON file`);
+    throw error;
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -96,7 +96,7 @@ export async function downloadFile(url: string, destination: string, options: Do
       }
       lastError = new HubError(`the connection closed after ${received} of ${result.total ?? '?'} bytes`);
     } catch (error) {
-      if (error instanceof NotFoundError) throw error;
+      if (error instanceof NotFoundError || isUnreachable(error)) throw error;
       // The server's idea of the file changed under us (or the .part is foreign): start over.
       if (error instanceof PartMismatch) await rm(part, { force: true });
       lastError = error;
@@ -253,6 +253,14 @@ export async function sha256OfFile(path: string): Promise<string> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Errors a retry will not fix soon: no such host, nothing listening, no network. */
+const UNREACHABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'ENETUNREACH', 'EHOSTUNREACH']);
+
+function isUnreachable(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause;
+  return typeof cause?.code === 'string' && UNREACHABLE_CODES.has(cause.code);
 }
 
 /** fetch's "TypeError: fetch failed" hides the reason in `cause` (ENOTFOUND, ECONNREFUSED, …). */

@@ -104,7 +104,15 @@ export async function resolveModel(nameOrDir: string, options: HubOptions = {}):
   const found = await findCachedModel(plan);
   if (found !== null) return found;
   if (plan.offline) throw await offlineError(plan, nameOrDir);
-  return downloadModelFiles(plan, options);
+  try {
+    return await downloadModelFiles(plan, options);
+  } catch (error) {
+    // "models/mine" may have been meant as a folder: say that none exists.
+    if (error instanceof HubError && /: HTTP 40[134] from /.test(error.message)) {
+      error.message += `\n(there is no local folder "${nameOrDir}" either)`;
+    }
+    throw error;
+  }
 }
 
 /** Like resolveModel, without downloading: null when a Hub model is in no cache. */
@@ -188,7 +196,7 @@ export async function downloadModelFiles(plan: HubModelPlan, options: HubOptions
         record.absent.push(file);
         return false;
       }
-      throw downloadError(plan, file, expected, error);
+      throw await downloadError(plan, file, error);
     } finally {
       bar?.finish();
     }
@@ -273,23 +281,15 @@ async function writeRecord(dir: string, record: DownloadRecord): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 async function offlineError(plan: HubModelPlan, name: string): Promise<HubError> {
-  const wanted = plan.pinned !== null ? Object.keys(plan.pinned.files) : filesForLayout(readModuleLayout(undefined)).required;
-  const missing = await missingFiles(plan.dir, wanted);
-  const lines = missing.map((file) => `  ${file}${describeExpected(plan.pinned?.files[file])}  from ${plan.urlOf(file)}`);
-  const extra =
-    plan.pinned === null
-      ? '\nalso, when the model has them: modules.json, 1_Pooling/config.json, sentence_bert_config.json, tokenizer_config.json, config_sentence_transformers.json'
-      : '';
   const hf = plan.huggingFaceCacheDir === null ? '' : ` nor in the Hugging Face cache (${plan.huggingFaceCacheDir})`;
   return new HubError(
     `${name} is not in the cache${hf}, and HF_HUB_OFFLINE is set, so it is not downloaded.\n` +
-      `missing in ${plan.dir}:\n${lines.join('\n')}${extra}\n` +
+      `${await missingList(plan)}\n` +
       'Put the files there, pass a folder that holds them, or run once with network access.',
   );
 }
 
-function downloadError(plan: HubModelPlan, file: string, expected: ExpectedFile | undefined, error: unknown): HubError {
-  const destination = join(plan.dir, file);
+async function downloadError(plan: HubModelPlan, file: string, error: unknown): Promise<HubError> {
   const url = plan.urlOf(file);
   if (error instanceof NotFoundError) {
     const why =
@@ -302,9 +302,22 @@ function downloadError(plan: HubModelPlan, file: string, expected: ExpectedFile 
   }
   if (error instanceof ChecksumError) return new ChecksumError(`${file} of ${plan.modelId}: ${error.message}`);
   return new HubError(
-    `could not download ${file} of ${plan.modelId} from ${url}: ${describeError(error)}\n` +
-      `Check the network (or HF_ENDPOINT), or download the file yourself and put it at ${destination}${describeExpected(expected)}`,
+    `could not download ${plan.modelId} from ${plan.endpoint} (${file}: ${describeError(error)}).\n` +
+      `${await missingList(plan)}\n` +
+      'Check the network (or set HF_ENDPOINT to a mirror), or put the files there by hand.',
   );
+}
+
+/** "missing in <dir>:" and one line per missing file, with its size, sha256 and URL when known. */
+async function missingList(plan: HubModelPlan): Promise<string> {
+  const wanted = plan.pinned !== null ? Object.keys(plan.pinned.files) : filesForLayout(await layoutOfFolder(plan.dir).catch(() => readModuleLayout(undefined))).required;
+  const missing = await missingFiles(plan.dir, wanted);
+  const lines = missing.map((file) => `  ${file}${describeExpected(plan.pinned?.files[file])}  from ${plan.urlOf(file)}`);
+  const extra =
+    plan.pinned === null
+      ? '\nalso, when the model has them: modules.json, 1_Pooling/config.json, sentence_bert_config.json, tokenizer_config.json, config_sentence_transformers.json'
+      : '';
+  return `missing in ${plan.dir}:\n${lines.join('\n')}${extra}`;
 }
 
 function describeExpected(expected: ExpectedFile | undefined): string {

@@ -1,0 +1,276 @@
+/**
+ * Load test of `minilm serve`: requests per second and p50/p99 latency at 1, 8 and 64 concurrent
+ * clients, with micro-batching on and off, on loopback. Every answer is checked: status 200 and
+ * the exact vector `encoder.embed()` gives for that sentence in this process. Stops by itself.
+ *
+ *   npm run bench:server                          full synthetic model, 20 s per configuration
+ *   npm run bench:server -- --model tiny --seconds 10 --write
+ *
+ * Each client sends one sentence (from bench/corpus.json "short") per request, waits for the
+ * answer, and sends the next, until the time is up; requests still in flight then are waited
+ * for and counted. The server is a separate process (the real CLI), started once per batching
+ * mode, so the clients do not share its event loop. --write puts the table into
+ * bench/SERVER-RESULTS.md (between its server-load markers).
+ *
+ * Also exports the helpers the soak test reuses: starting a server process, the client loop,
+ * and the results-file writer.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { loadSentenceEncoder } from '../src/node.ts';
+import { writeSyntheticModelFolder, type SyntheticVariant } from '../src/node/synthetic-folder.ts';
+import { percentile } from './lib/stats.ts';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+export const RESULTS_FILE = join(repoRoot, 'bench', 'SERVER-RESULTS.md');
+
+// ---------------------------------------------------------------------------------------------
+// A server process
+// ---------------------------------------------------------------------------------------------
+
+export interface ServerProcess {
+  origin: string;
+  child: ChildProcess;
+  /** SIGTERM, then wait for the exit; resolves to the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** `minilm serve --model DIR --port 0 ...args`, once it prints its URL. */
+export async function startServerProcess(modelDir: string, args: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), 'serve', '--model', modelDir, '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk.toString('utf8')));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const origin = await new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    child.stdout!.on('data', (chunk) => {
+      stdout += chunk.toString('utf8');
+      const match = / at (http:\/\/\S+)\/v1/.exec(stdout);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then((code) => reject(new Error(`minilm serve exited (${code}) before listening:\n${stderr}`)));
+  });
+  return {
+    origin,
+    child,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clients
+// ---------------------------------------------------------------------------------------------
+
+export interface ClientRun {
+  concurrency: number;
+  seconds: number;
+  /** Sentences sent (client i's k-th request sends pool[(i + k·concurrency) mod pool.length]). */
+  pool: readonly string[];
+  /** Expected embedding of each pool sentence (exact float32 values). */
+  expected: readonly Float32Array[];
+  origin: string;
+}
+
+export interface ClientResult {
+  requests: number;
+  failures: number;
+  wrongVectors: number;
+  elapsedSeconds: number;
+  latenciesMs: number[];
+  firstProblem?: string;
+}
+
+/** One POST /v1/embeddings over a keep-alive agent; resolves to status and parsed body. */
+function post(agent: Agent, origin: string, body: string): Promise<{ status: number; json: any }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${origin}/v1/embeddings`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        try {
+          resolve({ status: response.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+        } catch (error) {
+          reject(error);
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** `concurrency` clients in closed loop for `seconds`; every answer checked. */
+export async function runClients(run: ClientRun): Promise<ClientResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: run.concurrency });
+  const result: ClientResult = { requests: 0, failures: 0, wrongVectors: 0, elapsedSeconds: 0, latenciesMs: [] };
+  const started = performance.now();
+  const stopAt = started + run.seconds * 1000;
+  const client = async (id: number): Promise<void> => {
+    for (let k = 0; k === 0 || performance.now() < stopAt; k++) {
+      const index = (id + k * run.concurrency) % run.pool.length;
+      const sent = performance.now();
+      try {
+        const { status, json } = await post(agent, run.origin, JSON.stringify({ input: run.pool[index], encoding_format: 'base64' }));
+        result.latenciesMs.push(performance.now() - sent);
+        result.requests++;
+        if (status !== 200) {
+          result.failures++;
+          result.firstProblem ??= `HTTP ${status}: ${JSON.stringify(json).slice(0, 200)}`;
+          continue;
+        }
+        const bytes = Buffer.from(json.data[0].embedding as string, 'base64');
+        const vector = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+        const wanted = run.expected[index]!;
+        if (vector.length !== wanted.length || vector.some((v, i) => v !== wanted[i])) {
+          result.wrongVectors++;
+          result.firstProblem ??= `wrong vector for sentence ${index}`;
+        }
+      } catch (error) {
+        result.requests++;
+        result.failures++;
+        result.firstProblem ??= `request failed: ${(error as Error).message}`;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: run.concurrency }, (_, i) => client(i)));
+  result.elapsedSeconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return result;
+}
+
+export async function health(origin: string): Promise<any> {
+  const response = await fetch(`${origin}/health`);
+  return response.json();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results file
+// ---------------------------------------------------------------------------------------------
+
+/** Replaces the text between `<!-- name:begin -->` and `<!-- name:end -->` (appends the section if absent). */
+export function writeResultsSection(name: string, markdown: string): void {
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  let text: string;
+  try {
+    text = readFileSync(RESULTS_FILE, 'utf8');
+  } catch {
+    text = '# Server and reliability results\n';
+  }
+  const block = `${begin}\n${markdown.trim()}\n${end}`;
+  const from = text.indexOf(begin);
+  const to = text.indexOf(end);
+  text = from >= 0 && to > from ? text.slice(0, from) + block + text.slice(to + end.length) : `${text.trimEnd()}\n\n${block}\n`;
+  writeFileSync(RESULTS_FILE, text);
+}
+
+export function machineLine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpus().length} × ${cpu}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+}
+
+export function corpusSentences(): string[] {
+  const corpus = JSON.parse(readFileSync(join(repoRoot, 'bench', 'corpus.json'), 'utf8')) as { short: string[] };
+  return corpus.short;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The benchmark
+// ---------------------------------------------------------------------------------------------
+
+interface Row {
+  batching: 'on' | 'off';
+  concurrency: number;
+  result: ClientResult;
+  meanBatch: number;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string', default: 'full' },
+      seconds: { type: 'string', default: '20' },
+      concurrency: { type: 'string', default: '1,8,64' },
+      sentences: { type: 'string', default: '32' },
+      write: { type: 'boolean', default: false },
+    },
+  });
+  const variant = values.model as SyntheticVariant;
+  if (variant !== 'full' && variant !== 'tiny') throw new Error('--model must be full or tiny');
+  const seconds = Number(values.seconds);
+  const levels = values.concurrency.split(',').map(Number);
+  const folder = mkdtempSync(join(tmpdir(), 'minilm-server-load-'));
+  try {
+    await writeSyntheticModelFolder(variant, folder);
+    const pool = corpusSentences().slice(0, Number(values.sentences));
+    console.log(`computing the expected vectors of ${pool.length} sentences in process (${variant} model)…`);
+    const encoder = await loadSentenceEncoder(folder);
+    const expected = await encoder.embed(pool);
+    encoder.dispose();
+
+    const rows: Row[] = [];
+    for (const batching of ['on', 'off'] as const) {
+      const server = await startServerProcess(folder, batching === 'on' ? ['--max-batch-size', '64'] : ['--no-batching']);
+      try {
+        // Warm-up: one request per sentence shape, so the first measured request does not pay for it.
+        await runClients({ origin: server.origin, concurrency: 1, seconds: 0, pool: pool.slice(0, 2), expected });
+        for (const concurrency of levels) {
+          const before = (await health(server.origin)).batches;
+          const result = await runClients({ origin: server.origin, concurrency, seconds, pool, expected });
+          const after = (await health(server.origin)).batches;
+          const batches = after.batches - before.batches;
+          const meanBatch = batches > 0 ? (after.sequences - before.sequences) / batches : 0;
+          rows.push({ batching, concurrency, result, meanBatch });
+          const r = result;
+          console.log(
+            `batching ${batching}, ${concurrency} clients: ${r.requests} requests in ${r.elapsedSeconds.toFixed(1)} s = ${(r.requests / r.elapsedSeconds).toFixed(2)} req/s, ` +
+              `p50 ${percentile(r.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(0)} ms, mean batch ${meanBatch.toFixed(1)}, ` +
+              `failures ${r.failures}, wrong vectors ${r.wrongVectors}${r.firstProblem ? ` (${r.firstProblem})` : ''}`,
+          );
+        }
+      } finally {
+        const code = await server.stop();
+        if (code !== 0) console.log(`warning: the server exited with code ${code}`);
+      }
+    }
+
+    const table = [
+      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds}\`): ${variant} synthetic model, one sentence per request, base64 answers checked against \`embed()\` bit for bit. ${machineLine()}; the machine was shared, so figures are noisy.`,
+      '',
+      '| micro-batching | clients | requests | req/s | p50 ms | p99 ms | mean batch | failed | wrong vectors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...rows.map(({ batching, concurrency, result: r, meanBatch }) =>
+        `| ${batching} | ${concurrency} | ${r.requests} | ${(r.requests / r.elapsedSeconds).toFixed(2)} | ${percentile(r.latenciesMs, 50).toFixed(0)} | ${percentile(r.latenciesMs, 99).toFixed(0)} | ${meanBatch.toFixed(1)} | ${r.failures} | ${r.wrongVectors} |`,
+      ),
+    ].join('\n');
+    console.log(`\n${table}`);
+    if (values.write) writeResultsSection(`server-load-${variant}`, table);
+    const bad = rows.some((row) => row.result.failures > 0 || row.result.wrongVectors > 0);
+    return bad ? 1 : 0;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
