@@ -22,7 +22,7 @@ if (!existsSync(WEIGHTS)) {
   throw new Error(
     `test:real needs the real weights at ${WEIGHTS}\n` +
       'Download https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2/resolve/1110a243fdf4706b3f48f1d95db1a4f5529b4d41/model.safetensors there ' +
-      '(or run `npm start -- download`).',
+      '(or run `npm start -- download --dir weights/all-MiniLM-L6-v2`).',
   );
 }
 

@@ -1,7 +1,7 @@
 /**
  * Which matmul backend an encoder runs on, from the user's `backend` and `threads` options.
  *
- *   'js'     the default: pure TypeScript kernels, in every runtime
+ *   'js'     the default: pure TypeScript, the register-blocked kernel of tensor/linear-packed.ts
  *   'plain'  the textbook loops of tensor/linear.ts (the reference; slow)
  *   'simd'   the optional WebAssembly SIMD128 kernel (tensor/simd); a clear error where
  *            WebAssembly SIMD cannot be compiled
@@ -14,6 +14,7 @@
  */
 
 import { plainBackend, type LinearBackend } from '../tensor/backend.ts';
+import { packedBackend } from '../tensor/packed-backend.ts';
 import { ConfigError } from './errors.ts';
 
 export type BackendName = 'js' | 'plain' | 'simd' | 'auto';
@@ -34,7 +35,7 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
     case 'plain':
       return plainBackend;
     case 'js':
-      return plainBackend;
+      return packedBackend;
     case 'simd':
       return simdBackend(false);
     case 'auto':

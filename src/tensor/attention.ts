@@ -15,6 +15,10 @@
  * to, a huge negative number (here −Infinity) for padded keys, so exp() gives them weight 0.
  * The model itself never needs it (it packs real tokens only, see `model/bert.ts`), but the
  * kernel keeps it so padded and unpadded inputs can be compared in tests.
+ *
+ * This is the plain, readable kernel: three loops straight from the formula. The model runs its
+ * fast twin, `multiHeadSelfAttentionFast` in `attention-fast.ts`, which gives bit-identical
+ * results several times faster; the tests hold the two together.
  */
 
 import { softmaxInPlace } from './softmax.ts';
@@ -31,18 +35,20 @@ export class AttentionShapeError extends Error {
 
 /**
  * Float64 work buffers, allocated once by the caller for the longest sequence and one head size.
- * The plain kernel uses `scores` row 0 and `accumulator`; the fast one (`attention-fast.ts`)
- * uses both score rows and the three per-head blocks, whose layouts it documents.
+ * The plain kernel uses score row 0 and `accumulator`; the fast one (`attention-fast.ts`) uses
+ * both score rows and the three per-head blocks, whose layouts it documents.
+ *   L_max longest sequence, S = 4·⌈L_max/4⌉ score row stride (whole panels of 4 keys)
  */
 export interface AttentionScratch {
-  readonly maxLength: number; // L_max: longest sequence this scratch serves
+  readonly maxLength: number; // L_max
   readonly headSize: number; // d
-  readonly scores: Float64Array; // [2, L_max]  two rows of scores, then probabilities
-  readonly scoreRows: readonly [Float64Array, Float64Array]; // views of the two rows, [L_max] each
-  readonly accumulator: Float64Array; // [d]  one head's context row (plain kernel)
+  readonly scoreRowStride: number; // S
+  readonly scores: Float64Array; // [2, S]  two rows of scores, then probabilities
+  readonly scoreRows: readonly [Float64Array, Float64Array]; // views of rows 0 and 1, [S] each
+  readonly accumulator: Float64Array; // [d]  one context row (plain kernel)
   readonly queries: Float64Array; // [L_max, d]  one head's queries (fast kernel)
-  readonly keyPanels: Float64Array; // [⌈L_max/4⌉, d, 4]  one head's keys, by panels of 4 keys
-  readonly valuePanels: Float64Array; // [⌈d/4⌉, L_max, 4]  one head's values, by panels of 4 columns
+  readonly keyPanels: Float64Array; // [S/4, d, 4]  one head's keys, in panels of 4 keys
+  readonly valuePanels: Float64Array; // [⌈d/4⌉, L_max, 4]  one head's values, in panels of 4 columns
 }
 
 /** A scratch big enough for sequences up to `maxLength` tokens and heads of `headSize`. */
@@ -52,15 +58,17 @@ export function createAttentionScratch(maxLength: number, headSize: number): Att
       throw new AttentionShapeError(`attention scratch: ${name} must be a positive integer, got ${value}`);
     }
   }
-  const scores = new Float64Array(2 * maxLength);
+  const S = Math.ceil(maxLength / 4) * 4;
+  const scores = new Float64Array(2 * S);
   return {
     maxLength,
     headSize,
+    scoreRowStride: S,
     scores,
-    scoreRows: [scores.subarray(0, maxLength), scores.subarray(maxLength)],
+    scoreRows: [scores.subarray(0, S), scores.subarray(S)],
     accumulator: new Float64Array(headSize),
     queries: new Float64Array(maxLength * headSize),
-    keyPanels: new Float64Array(Math.ceil(maxLength / 4) * 4 * headSize),
+    keyPanels: new Float64Array(S * headSize),
     valuePanels: new Float64Array(Math.ceil(headSize / 4) * 4 * maxLength),
   };
 }

@@ -84,24 +84,28 @@ function erfNearOneRatio(s: number): number {
   return p / q;
 }
 
+/** R(s)/S(s), s = 1/ax²: erfc(ax) = exp(−ax² − 0.5625 + ratio) / ax on 1.25 ≤ ax < 28. */
+function erfcTailRatio(ax: number): number {
+  const s = 1 / (ax * ax);
+  if (ax < 1 / 0.35) {
+    const r = ra0 + s * (ra1 + s * (ra2 + s * (ra3 + s * (ra4 + s * (ra5 + s * (ra6 + s * ra7))))));
+    const q = 1 + s * (sa1 + s * (sa2 + s * (sa3 + s * (sa4 + s * (sa5 + s * (sa6 + s * (sa7 + s * sa8)))))));
+    return r / q;
+  }
+  const r = rb0 + s * (rb1 + s * (rb2 + s * (rb3 + s * (rb4 + s * (rb5 + s * rb6)))));
+  const q = 1 + s * (sb1 + s * (sb2 + s * (sb3 + s * (sb4 + s * (sb5 + s * (sb6 + s * sb7))))));
+  return r / q;
+}
+
 /** erfc(ax) for 1.25 ≤ ax < 28, computed directly (no 1 − erf cancellation). */
 function erfcTail(ax: number): number {
-  const s = 1 / (ax * ax);
-  let r: number, q: number;
-  if (ax < 1 / 0.35) {
-    r = ra0 + s * (ra1 + s * (ra2 + s * (ra3 + s * (ra4 + s * (ra5 + s * (ra6 + s * ra7))))));
-    q = 1 + s * (sa1 + s * (sa2 + s * (sa3 + s * (sa4 + s * (sa5 + s * (sa6 + s * (sa7 + s * sa8)))))));
-  } else {
-    r = rb0 + s * (rb1 + s * (rb2 + s * (rb3 + s * (rb4 + s * (rb5 + s * rb6)))));
-    q = 1 + s * (sb1 + s * (sb2 + s * (sb3 + s * (sb4 + s * (sb5 + s * (sb6 + s * sb7))))));
-  }
   // z = ax with its low 32 bits of mantissa cleared (fdlibm's SET_LOW_WORD(z, 0)), so z² is
-  // exact: exp(−ax² − …) = exp(−z² − 0.5625) · exp((z − ax)(z + ax) + r/q) keeps full accuracy.
+  // exact: exp(−ax² − …) = exp(−z² − 0.5625) · exp((z − ax)(z + ax) + R/S) keeps full accuracy.
   // Clearing those bits keeps the 21 leading significant bits: floor(ax · 2^(20−e)) / 2^(20−e)
   // with 2^e ≤ ax < 2^(e+1), done with arithmetic rather than a round trip through memory.
   const scale = ax < 2 ? 1048576 : ax < 4 ? 524288 : ax < 8 ? 262144 : ax < 16 ? 131072 : 65536; // 2^(20−e)
   const z = Math.floor(ax * scale) / scale;
-  return (Math.exp(-z * z - 0.5625) * Math.exp((z - ax) * (z + ax) + r / q)) / ax;
+  return (Math.exp(-z * z - 0.5625) * Math.exp((z - ax) * (z + ax) + erfcTailRatio(ax))) / ax;
 }
 
 /** The error function erf(x) = 2/√π ∫₀ˣ e^(−t²) dt, accurate to about 1 ulp of float64. */
@@ -145,22 +149,25 @@ export function erfc(x: number): number {
 
 /**
  * gelu(x) = 0.5 · x · (1 + erf(x / √2)), the exact GELU of BERT (not the tanh approximation),
- * accurate to a few ulp of float64 relative to the result, for every x. The plain version:
+ * accurate to a few ulp of float64 relative to the result, for every x. The plain version;
  * `geluInPlace` below is the same arithmetic, inlined.
  */
 export function gelu(x: number): number {
-  if (x >= 0) return 0.5 * x * (1 + erf(x * Math.SQRT1_2));
+  const t = x * Math.SQRT1_2;
+  // While erf(t) > −0.77, 1 + erf(t) loses at most two bits; below, erfc(−t) keeps them all.
+  if (t > -NEAR_ZERO_END) return 0.5 * x * (1 + erf(t));
   if (x === -Infinity) return -0; // the limit; 0.5 · x · erfc(∞) would be −∞ · 0 = NaN
-  return 0.5 * x * erfc(-x * Math.SQRT1_2); // also NaN for NaN
+  return 0.5 * x * erfc(-t); // NaN for NaN
 }
 
 /**
  * Applies gelu to the first `length` elements of `data`, in place (each result rounded to
  * float32). The hot loop of the feed-forward layer.
  *
- * Fast path: the loop body is `gelu` with `erf`, `erfc` and their range helpers written out in
- * place, operation for operation (so every result is bit-identical to Math.fround(gelu(x)); the
- * tests check this over a dense sweep of float32 inputs). Why: calling `gelu` per element costs
+ * Fast path: the loop body is `gelu` with `erf` and `erfc` unfolded into the range tests, so
+ * that only the small range helpers are called, and the engine inlines those. The arithmetic is
+ * the same, operation for operation: every result is bit-identical to Math.fround(gelu(x)) (the
+ * tests check this over a dense sweep of float32 inputs). Why: calling `gelu` per element cost
  * more than its arithmetic. V8 inlines only small functions (`erf` and `erfc` are too big), and
  * every call that passes or returns a float64 boxes it into a heap number.
  */
@@ -174,33 +181,13 @@ export function geluInPlace(data: Float32Array, length: number = data.length): v
     const at = Math.abs(t);
     let y: number; // gelu(x)
     if (at < NEAR_ZERO_END) {
-      const z = t * t;
-      const r = pp0 + z * (pp1 + z * (pp2 + z * (pp3 + z * pp4)));
-      const s = 1 + z * (qq1 + z * (qq2 + z * (qq3 + z * (qq4 + z * qq5))));
-      const ratio = r / s; // erfNearZeroRatio(t²)
-      if (x >= 0) y = 0.5 * x * (1 + (t + t * ratio));
-      else y = 0.5 * x * (at < 0.25 ? 1 - (at + at * ratio) : 0.5 - (at * ratio + (at - 0.5)));
+      y = 0.5 * x * (1 + (t + t * erfNearZeroRatio(t * t))); // erf(t) = t + t·ratio
     } else if (at < NEAR_ONE_END) {
-      const s = at - 1;
-      const p = pa0 + s * (pa1 + s * (pa2 + s * (pa3 + s * (pa4 + s * (pa5 + s * pa6)))));
-      const q = 1 + s * (qa1 + s * (qa2 + s * (qa3 + s * (qa4 + s * (qa5 + s * qa6)))));
-      const ratio = p / q; // erfNearOneRatio(at − 1)
-      y = x >= 0 ? 0.5 * x * (1 + (erx + ratio)) : 0.5 * x * ((1 - erx) - ratio);
+      const ratio = erfNearOneRatio(at - 1);
+      y = x >= 0 ? 0.5 * x * (1 + (erx + ratio)) : 0.5 * x * ((1 - erx) - ratio); // erf(t) or erfc(−t)
     } else if (x >= 0 ? at < ERF_IS_ONE : at < ERFC_UNDERFLOWS) {
-      // erfcTail(at)
-      const s = 1 / (at * at);
-      let r: number, q: number;
-      if (at < 1 / 0.35) {
-        r = ra0 + s * (ra1 + s * (ra2 + s * (ra3 + s * (ra4 + s * (ra5 + s * (ra6 + s * ra7))))));
-        q = 1 + s * (sa1 + s * (sa2 + s * (sa3 + s * (sa4 + s * (sa5 + s * (sa6 + s * (sa7 + s * sa8)))))));
-      } else {
-        r = rb0 + s * (rb1 + s * (rb2 + s * (rb3 + s * (rb4 + s * (rb5 + s * rb6)))));
-        q = 1 + s * (sb1 + s * (sb2 + s * (sb3 + s * (sb4 + s * (sb5 + s * (sb6 + s * sb7))))));
-      }
-      const scale = at < 2 ? 1048576 : at < 4 ? 524288 : at < 8 ? 262144 : at < 16 ? 131072 : 65536;
-      const z = Math.floor(at * scale) / scale;
-      const tail = (Math.exp(-z * z - 0.5625) * Math.exp((z - at) * (z + at) + r / q)) / at;
-      y = x >= 0 ? 0.5 * x * (1 + (1 - tail)) : 0.5 * x * tail;
+      const tail = erfcTail(at); // erfc(|t|)
+      y = x >= 0 ? 0.5 * x * (1 + (1 - tail)) : 0.5 * x * tail; // erf(t) = 1 − erfc(t), or erfc(−t)
     } else {
       y = x >= 0 ? x : x < 0 ? -0 : NaN; // erf(t) = 1, or erfc(−t) = 0, or x is NaN
     }

@@ -183,7 +183,9 @@ function tile2x4(
   // c_ij: row `row + i`, feature n0 + j. Start from the bias, as linear.ts does.
   let c00 = b0, c01 = b1, c02 = b2, c03 = b3;
   let c10 = b0, c11 = b1, c12 = b2, c13 = b3;
-  let w = (panel * K * PANEL_WIDTH) | 0; // packed[panel, k, 0]
+  // The loops below write the panel width as a literal 4: reading the module constant
+  // PANEL_WIDTH inside a loop costs V8 a context load and a check on every step.
+  let w = (panel * K * 4) | 0; // packed[panel, k, 0]
   let x0 = (row * K) | 0; // x[row, k]
   let x1 = (x0 + K) | 0; // x[row + 1, k]
   const x0End = (x0 + K) | 0;
@@ -193,7 +195,7 @@ function tile2x4(
     c00 += xa * w0; c01 += xa * w1; c02 += xa * w2; c03 += xa * w3;
     const xb = x[x1]!;
     c10 += xb * w0; c11 += xb * w1; c12 += xb * w2; c13 += xb * w3;
-    w = (w + PANEL_WIDTH) | 0;
+    w = (w + 4) | 0;
     x0 = (x0 + 1) | 0;
     x1 = (x1 + 1) | 0;
   }
@@ -218,14 +220,14 @@ function tile1x4(
   const width = N - n0 < PANEL_WIDTH ? N - n0 : PANEL_WIDTH;
   let c0 = biasAt(bias, n0, width), c1 = biasAt(bias, n0 + 1, width - 1);
   let c2 = biasAt(bias, n0 + 2, width - 2), c3 = biasAt(bias, n0 + 3, width - 3);
-  let w = (panel * K * PANEL_WIDTH) | 0;
+  let w = (panel * K * 4) | 0;
   let x0 = (row * K) | 0;
   const x0End = (x0 + K) | 0;
   while (x0 < x0End) {
     const xa = x[x0]!;
     c0 += xa * panels[w]!; c1 += xa * panels[(w + 1) | 0]!;
     c2 += xa * panels[(w + 2) | 0]!; c3 += xa * panels[(w + 3) | 0]!;
-    w = (w + PANEL_WIDTH) | 0;
+    w = (w + 4) | 0;
     x0 = (x0 + 1) | 0;
   }
   storeFour(out, row * N + n0, width, c0, c1, c2, c3, applyGelu);

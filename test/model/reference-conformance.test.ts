@@ -4,9 +4,10 @@
  *
  * Tolerances are those the reference README suggests: sentence embeddings 1e-5 (max abs) and
  * cosine ≥ 1 − 1e-7, mean-pooled vectors and hidden states 1e-4 (unpadded positions only).
- * The max errors reached are printed.
+ * The max errors reached are printed. Every backend runs every case: 'plain' (the reference
+ * loops, tiny checkpoint only: it is slow), 'js' (the default) and 'simd' (WebAssembly).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertModel } from '../../src/model/bert.ts';
 import { parseBertConfig } from '../../src/model/config.ts';
 import { poolSequences } from '../../src/model/pooling.ts';
@@ -14,7 +15,7 @@ import { parseSafetensors } from '../../src/model/safetensors.ts';
 import { SentenceEncoder } from '../../src/model/sentence-encoder.ts';
 import { packTokenBatch, type TokenSequence } from '../../src/model/token-batch.ts';
 import { loadBertWeights } from '../../src/model/weights.ts';
-import { plainBackend } from '../../src/tensor/backend.ts';
+import { resolveBackend, type BackendName } from '../../src/model/backend-choice.ts';
 import {
   cosine, maxAbsDiff, RECIPES, realVocab, referenceCases, syntheticWeights, type ReferenceCase, type Variant,
 } from '../helpers/checkpoints.ts';
@@ -35,18 +36,29 @@ function unpaddedSequenceOf(c: ReferenceCase, b: number): TokenSequence {
   };
 }
 
-for (const variant of ['tiny', 'full'] as Variant[]) {
-  describe(`reference conformance: ${variant} checkpoint`, () => {
+const runs: [Variant, BackendName][] = [['tiny', 'plain'], ['tiny', 'js'], ['tiny', 'simd'], ['full', 'js'], ['full', 'simd']];
+
+for (const [variant, backendName] of runs) {
+  describe(`reference conformance: ${variant} checkpoint, ${backendName} backend`, () => {
     const weightsBytes = syntheticWeights(variant);
     const config = parseBertConfig(RECIPES[variant].config);
-    const model = new BertModel(config, loadBertWeights(parseSafetensors(weightsBytes), config), plainBackend);
-    const encoder = SentenceEncoder.fromParts({ config: RECIPES[variant].config, weights: weightsBytes, vocab: realVocab() });
+    let model: BertModel;
+    let encoder: SentenceEncoder;
+    beforeAll(async () => {
+      const backend = await resolveBackend({ backend: backendName });
+      model = new BertModel(config, loadBertWeights(parseSafetensors(weightsBytes), config), backend);
+      encoder = SentenceEncoder.fromParts({
+        config: RECIPES[variant].config, weights: weightsBytes, vocab: realVocab(), backend: backendName,
+      });
+    });
     const worst = { sentenceEmbedding: 0, cosine: 0, meanPooled: 0, hidden: 0 };
     const H = config.hiddenSize;
 
     afterAll(() => {
+      model.backend.dispose();
+      encoder.dispose();
       console.log(
-        `[${variant}] max abs error vs float64 reference: sentence_embedding ${worst.sentenceEmbedding.toExponential(2)}, ` +
+        `[${variant}, ${backendName}] max abs error vs float64 reference: sentence_embedding ${worst.sentenceEmbedding.toExponential(2)}, ` +
           `mean_pooled ${worst.meanPooled.toExponential(2)}, hidden states ${worst.hidden.toExponential(2)}; ` +
           `min cosine 1 − ${worst.cosine.toExponential(2)}`,
       );

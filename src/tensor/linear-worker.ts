@@ -1,0 +1,210 @@
+/**
+ * The worker side of the threaded linear backend, and the shared-memory protocol both sides use.
+ *
+ * A worker holds the same SharedArrayBuffers as the calling thread (weights, activations, a
+ * bias scratch), registered once by message and then named by a number. A job is not sent by
+ * message (too slow: ~50 per forward pass) but written into a small shared control block; the
+ * worker sleeps on it with Atomics.wait and shares the rows with the caller:
+ *
+ *   caller                                   worker(s)
+ *   write job fields, claim word, then GEN   spin on GEN, then Atomics.wait(GEN)
+ *   Atomics.notify(GEN)               ───►   read job fields
+ *   loop: claim a chunk of rows (CAS),       loop: claim a chunk of rows (CAS),
+ *         linearPacked(chunk),                     linearPacked(chunk),
+ *         FINISHED += rows of chunk                FINISHED += rows of chunk, notify
+ *   wait until FINISHED = rows               back to spinning on GEN
+ *
+ * Rows are handed out in chunks from a shared counter rather than split in fixed halves, so a
+ * thread that wakes late or is slowed by other programs simply takes fewer chunks. Every row is
+ * computed by the same arithmetic whichever thread takes it, so results do not depend on the
+ * split. The claim word carries the job's generation, so a worker that wakes after a job ended
+ * cannot claim rows of the next one with the old job's fields.
+ *
+ * Control block (Int32Array over a SharedArrayBuffer), indices below. Buffer fields hold the
+ * registration number of a SharedArrayBuffer; offsets and lengths are in floats.
+ *
+ * Left out: spawning (platform-specific, see worker-spawn.ts and the Node adapter) and the
+ * caller's side (threaded-backend.ts).
+ */
+
+import type { LinearActivation } from './backend.ts';
+import { linearPacked, wrapPackedLinearWeight, type PackedLinearWeight } from './linear-packed.ts';
+
+// ── Control block layout ───────────────────────────────────────────────────────────────────
+export const GENERATION = 0; // bumped by the caller for every command; workers wait on it
+export const COMMAND = 1; // what the current generation asks: one of the Command values
+export const CLAIM = 2; // claimWord(generation, next chunk index), claimed by compare-exchange
+export const FINISHED = 3; // rows finished in the current job
+export const ACKNOWLEDGED = 4; // workers that processed their messages after a Command.Sync
+export const FAILED = 5; // set to 1 by a worker whose kernel threw
+export const X_BUFFER = 6;
+export const X_OFFSET = 7;
+export const OUT_BUFFER = 8;
+export const OUT_OFFSET = 9;
+export const WEIGHT_BUFFER = 10;
+export const BIAS_BUFFER = 11; // -1: no bias
+export const ROWS = 12;
+export const CHUNK_ROWS = 13;
+export const ACTIVATION = 14; // 0: none, 1: gelu
+export const CONTROL_LENGTH = 16;
+
+export const Command = {
+  /** Compute a linear job described by the fields above. */
+  Linear: 1,
+  /** Return to the event loop, read pending messages (new or released buffers), acknowledge. */
+  Sync: 2,
+  /** Leave the job loop for good (the worker is then terminated). */
+  Exit: 3,
+} as const;
+
+// The claim word packs the low 20 bits of the generation above a 12-bit chunk index; index
+// 4095 marks a closed job. A worker claims a chunk only if the word still carries its own
+// generation, so a stale worker would need the caller to run 2^20 jobs while it sleeps between
+// two instructions to be fooled.
+const INDEX_BITS = 12;
+const INDEX_MASK = (1 << INDEX_BITS) - 1;
+export const MAX_CHUNKS = INDEX_MASK - 1; // 4094
+const CLOSED = INDEX_MASK;
+
+export function claimWord(generation: number, index: number): number {
+  return ((generation & 0xfffff) << INDEX_BITS) | index;
+}
+
+/** A claim word that no worker of any generation can claim from. */
+export function closedClaimWord(generation: number): number {
+  return claimWord(generation, CLOSED);
+}
+
+/**
+ * Claims the next chunk of the job `generation`, or returns -1 when none is left (or the job
+ * is no longer the current one).
+ */
+export function claimChunk(control: Int32Array, generation: number, chunkCount: number): number {
+  const tag = claimWord(generation, 0) >> INDEX_BITS;
+  for (;;) {
+    const word = Atomics.load(control, CLAIM);
+    const index = word & INDEX_MASK;
+    if (word >> INDEX_BITS !== tag || index >= chunkCount) return -1;
+    if (Atomics.compareExchange(control, CLAIM, word, word + 1) === word) return index;
+  }
+}
+
+/**
+ * Spins while control[index] === value, for at most `milliseconds`. Returns true if the value
+ * changed. Spinning first avoids the ~0.1 ms it costs to wake a thread from Atomics.wait.
+ */
+export function spinWhileEqual(control: Int32Array, index: number, value: number, milliseconds: number): boolean {
+  const deadline = performance.now() + milliseconds;
+  for (;;) {
+    for (let i = 0; i < 256; i++) if (Atomics.load(control, index) !== value) return true;
+    if (performance.now() > deadline) return false;
+  }
+}
+
+/** How long a worker spins after a job before it sleeps: the next job usually comes quickly. */
+const WORKER_SPIN_MS = 0.5;
+
+// ── Messages ───────────────────────────────────────────────────────────────────────────────
+export type ToWorkerMessage =
+  | { type: 'init'; control: SharedArrayBuffer }
+  | { type: 'register'; id: number; buffer: SharedArrayBuffer; weight?: { outFeatures: number; inFeatures: number } }
+  | { type: 'release'; id: number }
+  | { type: 'resume'; generation: number };
+
+export type FromWorkerMessage = { type: 'ready' } | { type: 'error'; message: string };
+
+/** How a worker talks to the thread that created it (Node's parentPort or a Web worker's self). */
+export interface LinearWorkerPort {
+  postMessage(message: FromWorkerMessage): void;
+  onMessage(listener: (message: ToWorkerMessage) => void): void;
+}
+
+/** Runs the worker: call once in the worker's entry module. */
+export function runLinearWorker(port: LinearWorkerPort): void {
+  let control: Int32Array | null = null;
+  const buffers = new Map<number, Float32Array>(); // registration number → whole-buffer view
+  const weights = new Map<number, PackedLinearWeight>();
+  let seenGeneration = 0;
+
+  function serve(control: Int32Array): void {
+    for (;;) {
+      if (!spinWhileEqual(control, GENERATION, seenGeneration, WORKER_SPIN_MS)) {
+        Atomics.wait(control, GENERATION, seenGeneration);
+      }
+      const generation = Atomics.load(control, GENERATION);
+      if (generation === seenGeneration) continue;
+      seenGeneration = generation;
+      const command = Atomics.load(control, COMMAND);
+      // Sync: return to the event loop; the 'resume' message that follows acknowledges.
+      if (command === Command.Sync || command === Command.Exit) return;
+      if (command === Command.Linear) work(control, generation);
+    }
+  }
+
+  function work(control: Int32Array, generation: number): void {
+    const rows = Atomics.load(control, ROWS);
+    const chunkRows = Atomics.load(control, CHUNK_ROWS);
+    if (rows < 1 || chunkRows < 1) return; // fields of a job that is being rewritten: not ours
+    const chunkCount = Math.ceil(rows / chunkRows);
+    // The fields are read before claiming; if the job changed meanwhile the claim fails, and
+    // fields read from a newer job are never used.
+    const x = buffers.get(Atomics.load(control, X_BUFFER));
+    const out = buffers.get(Atomics.load(control, OUT_BUFFER));
+    const weight = weights.get(Atomics.load(control, WEIGHT_BUFFER));
+    const biasBuffer = Atomics.load(control, BIAS_BUFFER);
+    const bias = biasBuffer === -1 ? null : buffers.get(biasBuffer);
+    const xOffset = Atomics.load(control, X_OFFSET);
+    const outOffset = Atomics.load(control, OUT_OFFSET);
+    const activation: LinearActivation = Atomics.load(control, ACTIVATION) === 1 ? 'gelu' : 'none';
+    for (;;) {
+      const chunk = claimChunk(control, generation, chunkCount);
+      if (chunk === -1) return;
+      const rowStart = chunk * chunkRows;
+      const rowEnd = Math.min(rows, rowStart + chunkRows);
+      try {
+        if (x === undefined || out === undefined || weight === undefined || bias === undefined) {
+          throw new Error('job names a buffer this worker does not know');
+        }
+        const xView = x.subarray(xOffset, xOffset + rows * weight.inFeatures);
+        const outView = out.subarray(outOffset, outOffset + rows * weight.outFeatures);
+        const biasView = bias === null ? null : bias.subarray(0, weight.outFeatures);
+        linearPacked(outView, xView, weight, biasView, rowStart, rowEnd, activation);
+      } catch (error) {
+        Atomics.store(control, FAILED, 1);
+        port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      }
+      // Counted even on failure, so that the caller never waits forever.
+      Atomics.add(control, FINISHED, rowEnd - rowStart);
+      Atomics.notify(control, FINISHED);
+    }
+  }
+
+  port.onMessage((message) => {
+    switch (message.type) {
+      case 'init':
+        control = new Int32Array(message.control);
+        port.postMessage({ type: 'ready' });
+        serve(control);
+        break;
+      case 'register': {
+        const view = new Float32Array(message.buffer);
+        buffers.set(message.id, view);
+        if (message.weight) {
+          weights.set(message.id, wrapPackedLinearWeight(view, message.weight.outFeatures, message.weight.inFeatures));
+        }
+        break;
+      }
+      case 'release':
+        buffers.delete(message.id);
+        weights.delete(message.id);
+        break;
+      case 'resume':
+        if (control === null) return;
+        seenGeneration = message.generation;
+        Atomics.add(control, ACKNOWLEDGED, 1);
+        Atomics.notify(control, ACKNOWLEDGED);
+        serve(control);
+        break;
+    }
+  });
+}

@@ -1,0 +1,297 @@
+/**
+ * The packed linear kernel against the plain one (linear.ts + geluInPlace), on random inputs.
+ *
+ * Both accumulate in float64 in the same order (bias first, then k = 0, 1, …) and round to float32
+ * once, so the packed kernel must agree bit for bit, not merely within a tolerance: any
+ * difference means the tile or the packing reads a wrong weight or input.
+ */
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { linear } from '../../src/tensor/linear.ts';
+import { geluInPlace } from '../../src/tensor/gelu.ts';
+import { plainBackend } from '../../src/tensor/backend.ts';
+import {
+  LinearShapeError,
+  PANEL_WIDTH,
+  linearPacked,
+  packLinearWeight,
+  packedWeightLength,
+  wrapPackedLinearWeight,
+} from '../../src/tensor/linear-packed.ts';
+import { packedBackend } from '../../src/tensor/packed-backend.ts';
+
+/** Deterministic uniform floats in [-scale, scale) (mulberry32), so a failure can be replayed. */
+function randomArray(length: number, seed: number, scale = 1): Float32Array {
+  let state = seed >>> 0;
+  const data = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    data[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return data;
+}
+
+/** The reference: linear.ts, then GELU as a separate pass. */
+function plainLinear(
+  x: Float32Array,
+  weight: Float32Array,
+  bias: Float32Array | null,
+  rows: number,
+  inFeatures: number,
+  outFeatures: number,
+  activation: 'none' | 'gelu',
+): Float32Array {
+  const out = new Float32Array(rows * outFeatures);
+  linear(out, x, weight, bias, rows, inFeatures, outFeatures);
+  if (activation === 'gelu') geluInPlace(out);
+  return out;
+}
+
+/** Index of the first element that differs (by Object.is: -0 ≠ +0), or -1. */
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+function expectIdentical(actual: Float32Array, expected: Float32Array, label: string): void {
+  const i = firstDifference(actual, expected);
+  if (i !== -1) {
+    expect.fail(`${label}: first difference at ${i}: packed ${actual[i]} vs plain ${expected[i]}`);
+  }
+}
+
+interface Case {
+  rows: number;
+  inFeatures: number;
+  outFeatures: number;
+  withBias: boolean;
+  activation: 'none' | 'gelu';
+  seed: number;
+}
+
+function runCase({ rows, inFeatures, outFeatures, withBias, activation, seed }: Case): void {
+  const x = randomArray(rows * inFeatures, seed, 2);
+  const weight = randomArray(outFeatures * inFeatures, seed + 1, 0.5);
+  const bias = withBias ? randomArray(outFeatures, seed + 2) : null;
+  const expected = plainLinear(x, weight, bias, rows, inFeatures, outFeatures, activation);
+  const packed = packLinearWeight(weight, outFeatures, inFeatures);
+  const out = new Float32Array(rows * outFeatures).fill(Number.NaN); // must all be overwritten
+  linearPacked(out, x, packed, bias, 0, rows, activation);
+  expectIdentical(out, expected, `[${rows}×${inFeatures}]·[${outFeatures}×${inFeatures}]ᵀ bias=${withBias} ${activation}`);
+}
+
+describe('linearPacked vs plain linear', () => {
+  // Sizes around the tile (2 rows × 4 features): 1, below, at and just past each multiple.
+  const rowCounts = [1, 2, 3, 5, 16, 17];
+  const featureCounts = [1, 3, 4, 5, 8, 17];
+
+  it('matches bit for bit on every combination of small odd and even sizes', () => {
+    let seed = 1;
+    for (const rows of rowCounts) {
+      for (const inFeatures of featureCounts) {
+        for (const outFeatures of featureCounts) {
+          for (const withBias of [false, true]) {
+            for (const activation of ['none', 'gelu'] as const) {
+              runCase({ rows, inFeatures, outFeatures, withBias, activation, seed: seed++ });
+            }
+          }
+        }
+      }
+    }
+  });
+
+  it('matches bit for bit on the model shapes (16 rows, 17 rows)', () => {
+    const shapes: Array<[number, number, 'none' | 'gelu']> = [
+      [384, 384, 'none'], // attention projections
+      [384, 1536, 'gelu'], // feed-forward up
+      [1536, 384, 'none'], // feed-forward down
+    ];
+    let seed = 100;
+    for (const rows of [16, 17]) {
+      for (const [inFeatures, outFeatures, activation] of shapes) {
+        runCase({ rows, inFeatures, outFeatures, withBias: true, activation, seed: seed++ });
+      }
+    }
+  });
+
+  it('matches bit for bit on random shapes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          rows: fc.integer({ min: 1, max: 12 }),
+          inFeatures: fc.integer({ min: 1, max: 70 }),
+          outFeatures: fc.integer({ min: 1, max: 70 }),
+          withBias: fc.boolean(),
+          activation: fc.constantFrom('none' as const, 'gelu' as const),
+          seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        }),
+        (c) => runCase(c),
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keeps large and tiny magnitudes exact (no float32 rounding inside the sum)', () => {
+    // Products that cancel: a float32 accumulator would lose the small terms, float64 keeps them.
+    const inFeatures = 7, outFeatures = 5, rows = 3;
+    const x = randomArray(rows * inFeatures, 7, 1e4);
+    const weight = randomArray(outFeatures * inFeatures, 8, 1e-3);
+    x[0] = 3e4; weight[0] = 1e3; x[1] = 3e4; weight[1] = -1e3; // 3e7 − 3e7 in the first output
+    const bias = randomArray(outFeatures, 9, 1e-6);
+    for (const activation of ['none', 'gelu'] as const) {
+      const expected = plainLinear(x, weight, bias, rows, inFeatures, outFeatures, activation);
+      const out = new Float32Array(rows * outFeatures);
+      linearPacked(out, x, packLinearWeight(weight, outFeatures, inFeatures), bias, 0, rows, activation);
+      expectIdentical(out, expected, `large magnitudes ${activation}`);
+    }
+  });
+
+  it('computes only rows [rowStart, rowEnd), and any split gives the same result', () => {
+    const rows = 11, inFeatures = 13, outFeatures = 9;
+    const x = randomArray(rows * inFeatures, 21);
+    const weight = randomArray(outFeatures * inFeatures, 22);
+    const bias = randomArray(outFeatures, 23);
+    const packed = packLinearWeight(weight, outFeatures, inFeatures);
+    const expected = plainLinear(x, weight, bias, rows, inFeatures, outFeatures, 'gelu');
+    const sentinel = 12345;
+    for (let start = 0; start <= rows; start++) {
+      for (let end = start; end <= rows; end++) {
+        const out = new Float32Array(rows * outFeatures).fill(sentinel);
+        linearPacked(out, x, packed, bias, start, end, 'gelu');
+        for (let r = 0; r < rows; r++) {
+          const row = out.subarray(r * outFeatures, (r + 1) * outFeatures);
+          if (r >= start && r < end) {
+            expectIdentical(row, expected.subarray(r * outFeatures, (r + 1) * outFeatures), `row ${r} of [${start}, ${end})`);
+          } else {
+            expect(row.every((v) => v === sentinel), `row ${r} outside [${start}, ${end}) was written`).toBe(true);
+          }
+        }
+      }
+    }
+  });
+
+  it('reads x and out through subarray views with an offset', () => {
+    const rows = 5, inFeatures = 6, outFeatures = 7;
+    const xBacking = randomArray(3 + rows * inFeatures, 31);
+    const x = xBacking.subarray(3);
+    const weight = randomArray(outFeatures * inFeatures, 32);
+    const outBacking = new Float32Array(5 + rows * outFeatures);
+    const out = outBacking.subarray(5);
+    linearPacked(out, x, packLinearWeight(weight, outFeatures, inFeatures), null, 0, rows);
+    expectIdentical(out, plainLinear(x, weight, null, rows, inFeatures, outFeatures, 'none'), 'offset views');
+    expect(Array.from(outBacking.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
+  });
+});
+
+describe('packLinearWeight', () => {
+  it('lays weights out as panels [⌈N/4⌉, K, 4], zero-padded', () => {
+    const outFeatures = 6, inFeatures = 3;
+    const weight = Float32Array.from({ length: outFeatures * inFeatures }, (_, i) => i + 1); // W[n, k] = n·3 + k + 1
+    const { data } = packLinearWeight(weight, outFeatures, inFeatures);
+    expect(data.length).toBe(2 * inFeatures * PANEL_WIDTH);
+    for (let panel = 0; panel < 2; panel++) {
+      for (let k = 0; k < inFeatures; k++) {
+        for (let lane = 0; lane < PANEL_WIDTH; lane++) {
+          const n = panel * PANEL_WIDTH + lane;
+          const expected = n < outFeatures ? weight[n * inFeatures + k] : 0;
+          expect(data[(panel * inFeatures + k) * PANEL_WIDTH + lane], `panel ${panel} k ${k} lane ${lane}`).toBe(expected);
+        }
+      }
+    }
+  });
+
+  it('writes into a given target and clears its padding lanes', () => {
+    const outFeatures = 5, inFeatures = 4;
+    const weight = randomArray(outFeatures * inFeatures, 41);
+    const target = new Float32Array(packedWeightLength(outFeatures, inFeatures)).fill(99);
+    const packed = packLinearWeight(weight, outFeatures, inFeatures, target);
+    expect(packed.data).toBe(target);
+    expect(target.includes(99)).toBe(false);
+    const x = randomArray(2 * inFeatures, 42);
+    const out = new Float32Array(2 * outFeatures);
+    linearPacked(out, x, packed, null, 0, 2);
+    expectIdentical(out, plainLinear(x, weight, null, 2, inFeatures, outFeatures, 'none'), 'packed into target');
+  });
+
+  it('wraps already packed floats without copying', () => {
+    const weight = randomArray(3 * 2, 51);
+    const first = packLinearWeight(weight, 3, 2);
+    const wrapped = wrapPackedLinearWeight(first.data, 3, 2);
+    expect(wrapped.data).toBe(first.data);
+    expect(() => wrapPackedLinearWeight(new Float32Array(7), 3, 2)).toThrow(LinearShapeError);
+  });
+
+  it('rejects bad sizes with a message naming the culprit', () => {
+    expect(() => packLinearWeight(new Float32Array(11), 3, 4)).toThrow(/weight has 11 floats, expected .* 12/);
+    expect(() => packLinearWeight(new Float32Array(0), 0, 4)).toThrow(/outFeatures must be a positive integer/);
+    expect(() => packLinearWeight(new Float32Array(6), 3, 2.5)).toThrow(/inFeatures must be a positive integer/);
+    expect(() => packLinearWeight(new Float32Array(12), 3, 4, new Float32Array(12))).toThrow(/target has 12 floats, expected 16/);
+  });
+});
+
+describe('linearPacked argument checks', () => {
+  const rows = 3, inFeatures = 4, outFeatures = 5;
+  const packed = packLinearWeight(randomArray(outFeatures * inFeatures, 61), outFeatures, inFeatures);
+  const x = randomArray(rows * inFeatures, 62);
+  const out = new Float32Array(rows * outFeatures);
+
+  it('rejects short buffers, a wrong bias, bad row ranges and unknown activations', () => {
+    expect(() => linearPacked(out, x.subarray(1), packed, null, 0, rows)).toThrow(/x has 11 floats/);
+    expect(() => linearPacked(out.subarray(1), x, packed, null, 0, rows)).toThrow(/out has 14 floats/);
+    expect(() => linearPacked(out, x, packed, new Float32Array(4), 0, rows)).toThrow(/bias has 4 floats, expected outFeatures = 5/);
+    expect(() => linearPacked(out, x, packed, null, 2, 1)).toThrow(/row range \[2, 1\)/);
+    expect(() => linearPacked(out, x, packed, null, -1, 1)).toThrow(LinearShapeError);
+    expect(() => linearPacked(out, x, packed, null, 0, 1.5)).toThrow(LinearShapeError);
+    expect(() => linearPacked(out, x, packed, null, 0, 4)).toThrow(/rows up to 4/);
+    // @ts-expect-error: an activation the kernel does not know
+    expect(() => linearPacked(out, x, packed, null, 0, rows, 'relu')).toThrow(/unknown activation "relu"/);
+  });
+
+  it('rejects a weight that was not packed, and out overlapping x', () => {
+    const fake = { outFeatures, inFeatures, data: new Float32Array(packedWeightLength(outFeatures, inFeatures)) };
+    expect(() => linearPacked(out, x, fake, null, 0, rows)).toThrow(/not prepared by packLinearWeight/);
+    const shared = new Float32Array(rows * outFeatures + rows * inFeatures);
+    const overlapping = shared.subarray(2);
+    expect(() => linearPacked(shared, overlapping, packed, null, 0, rows)).toThrow(/overlaps x/);
+    // Disjoint parts of one buffer are fine.
+    linearPacked(shared.subarray(0, rows * outFeatures), shared.subarray(rows * outFeatures), packed, null, 0, rows);
+  });
+});
+
+describe('packedBackend', () => {
+  it('gives the same results as plainBackend', () => {
+    let seed = 200;
+    for (const [rows, inFeatures, outFeatures] of [[1, 1, 1], [7, 9, 13], [4, 32, 12]] as const) {
+      for (const activation of ['none', 'gelu'] as const) {
+        const weight = randomArray(outFeatures * inFeatures, seed++);
+        const bias = randomArray(outFeatures, seed++);
+        const x = randomArray(rows * inFeatures, seed++);
+        const expected = plainBackend.allocate(rows * outFeatures);
+        plainBackend.linear(expected, x, plainBackend.prepare(weight, outFeatures, inFeatures), bias, rows, activation);
+        const out = packedBackend.allocate(rows * outFeatures);
+        const xPacked = packedBackend.allocate(rows * inFeatures);
+        xPacked.set(x);
+        packedBackend.linear(out, xPacked, packedBackend.prepare(weight, outFeatures, inFeatures), bias, rows, activation);
+        expectIdentical(out, expected, `backend ${rows}×${inFeatures}→${outFeatures} ${activation}`);
+      }
+    }
+  });
+
+  it('allocates zeroed arrays and refuses weights prepared by another backend', () => {
+    const buffer = packedBackend.allocate(10);
+    expect(buffer).toBeInstanceOf(Float32Array);
+    expect(Array.from(buffer)).toEqual(new Array(10).fill(0));
+    const foreign = plainBackend.prepare(new Float32Array(4), 2, 2);
+    expect(() => packedBackend.linear(new Float32Array(2), new Float32Array(2), foreign, null, 1)).toThrow(LinearShapeError);
+  });
+
+  it('accepts zero rows', () => {
+    const prepared = packedBackend.prepare(randomArray(6, 1), 3, 2);
+    packedBackend.linear(new Float32Array(0), new Float32Array(0), prepared, null, 0);
+  });
+});
