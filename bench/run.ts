@@ -27,7 +27,7 @@ import { allConfigs, parseThreadCounts, selectConfigs } from './lib/configs.ts';
 import { waitForQuietCpu } from './lib/cpu-load.ts';
 import { runEngineProcess } from './lib/engine-process.ts';
 import { describeMachine } from './lib/machine.ts';
-import { minilmUnavailableReason, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
+import { minilmRevision, minilmUnavailableReason, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
 import { MissingOnnxModelError, benchDir, peerInstalled, referenceEmbeddingPath, requireOnnxPath, resultsDir } from './lib/paths.ts';
 import type { RoundLoad, RunMeta } from './lib/report.ts';
 import { label, renderResults, withoutMachinePaths } from './lib/report.ts';
@@ -223,6 +223,7 @@ async function main(): Promise<number> {
     maxBusyCores: options.maxBusyCores,
     roundLoads,
     workloadSizes: sizes,
+    minilmRevision: minilmRevision(),
     crossEngineReference: reference?.config.id ?? null,
     largestPairwiseDiff: pairwise,
   };

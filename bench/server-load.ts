@@ -8,9 +8,11 @@
  *
  * Each client sends one sentence (from bench/corpus.json "short") per request, waits for the
  * answer, and sends the next, until the time is up; requests still in flight then are waited
- * for and counted. The server is a separate process (the real CLI), started once per batching
- * mode, so the clients do not share its event loop. --write puts the table into
- * bench/SERVER-RESULTS.md (between its server-load markers).
+ * for and counted. The servers are separate processes (the real CLI), one per batching mode,
+ * started together and measured in turns (--rounds short rounds per concurrency level), so a
+ * change in the load of a shared machine falls on every mode alike, and the clients do not share
+ * a server's event loop. --write puts the table into bench/SERVER-RESULTS.md (between its
+ * server-load markers).
  *
  * Also exports the helpers the soak test reuses: starting a server process, the client loop,
  * and the results-file writer.
@@ -189,11 +191,33 @@ export function corpusSentences(): string[] {
 // The benchmark
 // ---------------------------------------------------------------------------------------------
 
+/** A server configuration under test: its label and the `minilm serve` flags that make it. */
+interface Mode {
+  label: string;
+  args: string[];
+}
+
+const MODES: Mode[] = [
+  { label: 'off (one request per forward pass)', args: ['--no-batching'] },
+  { label: 'on, max wait 0 ms', args: ['--max-wait-ms', '0'] },
+  { label: 'on, max wait 2 ms', args: ['--max-wait-ms', '2'] },
+];
+
 interface Row {
-  batching: 'on' | 'off';
+  mode: Mode;
   concurrency: number;
   result: ClientResult;
-  meanBatch: number;
+  batches: number;
+  sequences: number;
+}
+
+function merge(into: ClientResult, run: ClientResult): void {
+  into.requests += run.requests;
+  into.failures += run.failures;
+  into.wrongVectors += run.wrongVectors;
+  into.elapsedSeconds += run.elapsedSeconds;
+  into.latenciesMs.push(...run.latenciesMs);
+  into.firstProblem ??= run.firstProblem;
 }
 
 async function main(): Promise<number> {
@@ -201,6 +225,7 @@ async function main(): Promise<number> {
     options: {
       model: { type: 'string', default: 'full' },
       seconds: { type: 'string', default: '20' },
+      rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '1,8,64' },
       sentences: { type: 'string', default: '32' },
       write: { type: 'boolean', default: false },
@@ -209,8 +234,10 @@ async function main(): Promise<number> {
   const variant = values.model as SyntheticVariant;
   if (variant !== 'full' && variant !== 'tiny') throw new Error('--model must be full or tiny');
   const seconds = Number(values.seconds);
+  const rounds = Number(values.rounds);
   const levels = values.concurrency.split(',').map(Number);
   const folder = mkdtempSync(join(tmpdir(), 'minilm-server-load-'));
+  const servers: ServerProcess[] = [];
   try {
     await writeSyntheticModelFolder(variant, folder);
     const pool = corpusSentences().slice(0, Number(values.sentences));
@@ -219,39 +246,43 @@ async function main(): Promise<number> {
     const expected = await encoder.embed(pool);
     encoder.dispose();
 
+    // One idle server per mode, all started up front; the modes then take turns in short
+    // rounds, so a change in the machine's load (it is shared) hits them all alike.
+    for (const mode of MODES) servers.push(await startServerProcess(folder, ['--max-batch-size', '64', ...mode.args]));
+    for (const server of servers) await runClients({ origin: server.origin, concurrency: 1, seconds: 0, pool: pool.slice(0, 2), expected });
+
     const rows: Row[] = [];
-    for (const batching of ['on', 'off'] as const) {
-      const server = await startServerProcess(folder, batching === 'on' ? ['--max-batch-size', '64'] : ['--no-batching']);
-      try {
-        // Warm-up: one request per sentence shape, so the first measured request does not pay for it.
-        await runClients({ origin: server.origin, concurrency: 1, seconds: 0, pool: pool.slice(0, 2), expected });
-        for (const concurrency of levels) {
+    for (const concurrency of levels) {
+      const levelRows = MODES.map((mode) => ({ mode, concurrency, result: { requests: 0, failures: 0, wrongVectors: 0, elapsedSeconds: 0, latenciesMs: [] } as ClientResult, batches: 0, sequences: 0 }));
+      for (let round = 0; round < rounds; round++) {
+        for (let m = 0; m < MODES.length; m++) {
+          const server = servers[m]!;
           const before = (await health(server.origin)).batches;
-          const result = await runClients({ origin: server.origin, concurrency, seconds, pool, expected });
+          const run = await runClients({ origin: server.origin, concurrency, seconds: seconds / rounds, pool, expected });
           const after = (await health(server.origin)).batches;
-          const batches = after.batches - before.batches;
-          const meanBatch = batches > 0 ? (after.sequences - before.sequences) / batches : 0;
-          rows.push({ batching, concurrency, result, meanBatch });
-          const r = result;
-          console.log(
-            `batching ${batching}, ${concurrency} clients: ${r.requests} requests in ${r.elapsedSeconds.toFixed(1)} s = ${(r.requests / r.elapsedSeconds).toFixed(2)} req/s, ` +
-              `p50 ${percentile(r.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(0)} ms, mean batch ${meanBatch.toFixed(1)}, ` +
-              `failures ${r.failures}, wrong vectors ${r.wrongVectors}${r.firstProblem ? ` (${r.firstProblem})` : ''}`,
-          );
+          merge(levelRows[m]!.result, run);
+          levelRows[m]!.batches += after.batches - before.batches;
+          levelRows[m]!.sequences += after.sequences - before.sequences;
         }
-      } finally {
-        const code = await server.stop();
-        if (code !== 0) console.log(`warning: the server exited with code ${code}`);
+      }
+      for (const row of levelRows) {
+        const r = row.result;
+        console.log(
+          `${row.mode.label}, ${concurrency} clients: ${r.requests} requests in ${r.elapsedSeconds.toFixed(1)} s = ${(r.requests / r.elapsedSeconds).toFixed(2)} req/s, ` +
+            `p50 ${percentile(r.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(0)} ms, mean batch ${(row.sequences / Math.max(1, row.batches)).toFixed(1)}, ` +
+            `failures ${r.failures}, wrong vectors ${r.wrongVectors}${r.firstProblem ? ` (${r.firstProblem})` : ''}`,
+        );
+        rows.push(row);
       }
     }
 
     const table = [
-      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds}\`): ${variant} synthetic model, one sentence per request, base64 answers checked against \`embed()\` bit for bit. ${machineLine()}; the machine was shared, so figures are noisy.`,
+      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds} --rounds ${rounds}\`): ${variant} synthetic model, default backend, one sentence of bench/corpus.json per request (base64), every answer checked against \`embed()\` bit for bit; closed-loop clients on loopback, the modes taking turns in ${rounds} rounds of ${(seconds / rounds).toFixed(1)} s per level. ${machineLine()}; the machine was shared with other jobs, so figures are noisy.`,
       '',
       '| micro-batching | clients | requests | req/s | p50 ms | p99 ms | mean batch | failed | wrong vectors |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...rows.map(({ batching, concurrency, result: r, meanBatch }) =>
-        `| ${batching} | ${concurrency} | ${r.requests} | ${(r.requests / r.elapsedSeconds).toFixed(2)} | ${percentile(r.latenciesMs, 50).toFixed(0)} | ${percentile(r.latenciesMs, 99).toFixed(0)} | ${meanBatch.toFixed(1)} | ${r.failures} | ${r.wrongVectors} |`,
+      ...rows.map(({ mode, concurrency, result: r, batches, sequences }) =>
+        `| ${mode.label} | ${concurrency} | ${r.requests} | ${(r.requests / r.elapsedSeconds).toFixed(2)} | ${percentile(r.latenciesMs, 50).toFixed(0)} | ${percentile(r.latenciesMs, 99).toFixed(0)} | ${(sequences / Math.max(1, batches)).toFixed(1)} | ${r.failures} | ${r.wrongVectors} |`,
       ),
     ].join('\n');
     console.log(`\n${table}`);
@@ -259,6 +290,10 @@ async function main(): Promise<number> {
     const bad = rows.some((row) => row.result.failures > 0 || row.result.wrongVectors > 0);
     return bad ? 1 : 0;
   } finally {
+    for (const server of servers) {
+      const code = await server.stop();
+      if (code !== 0) console.log(`warning: a server exited with code ${code}`);
+    }
     rmSync(folder, { recursive: true, force: true });
   }
 }

@@ -63,7 +63,7 @@ runnerMain(async () => {
       threads: options.threads,
       backend: 'onnxruntime-node',
       includesTokenizer: true,
-      notes: ['includes its tokenizer', 'feature-extraction pipeline, mean pooling, normalize'],
+      notes: ['feature-extraction pipeline, mean pooling, normalize', 'threads set through session_options'],
     };
     return await runProtocol(identity, engine, clock, workloads, options.quick);
   } finally {

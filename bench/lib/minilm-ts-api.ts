@@ -14,7 +14,7 @@
  *     engine's modules are not loaded before its import is timed.
  */
 
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -72,4 +72,18 @@ export function writeSyntheticFullModelInChild(outDir: string): void {
 export function minilmVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+/**
+ * The git commit the engine's sources are at, "+ changes" when src/ differs from it; null
+ * outside a git checkout.
+ */
+export function minilmRevision(): string | null {
+  try {
+    const git = (...args: string[]): string => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const commit = git('rev-parse', '--short', 'HEAD');
+    return git('status', '--porcelain', '--', 'src') === '' ? commit : `${commit} + uncommitted changes in src/`;
+  } catch {
+    return null;
+  }
 }

@@ -31,6 +31,8 @@ export interface RunMeta {
   maxBusyCores: number;
   roundLoads: RoundLoad[];
   workloadSizes: { short: number; passages: number; mixed: number; latencyWarmup: number; latencyMeasured: number };
+  /** The commit of the engine's sources (null outside git). */
+  minilmRevision: string | null;
   crossEngineReference: string | null;
   largestPairwiseDiff: { diff: number; between: [string, string] } | null;
 }
@@ -66,6 +68,7 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
     `- Date: ${meta.date}`,
     `- Machine: ${meta.machine.cpuModel}, ${meta.machine.logicalCpus} logical CPUs, ${meta.machine.memoryGb.toFixed(1)} GB RAM, ${meta.machine.os}`,
     `- Node: ${meta.machine.node}`,
+    `- minilm-ts sources: ${meta.minilmRevision === null ? 'not a git checkout' : `commit ${meta.minilmRevision}`}`,
     `- Command: \`${meta.command}\``,
     `- Rounds: ${meta.rounds}; each round runs every configuration once, each in a fresh process, in an order rotated by one per round; the tables show medians over the rounds.`,
     `- CPU used by other processes before each round (threshold ${meta.maxBusyCores} core): ` +
@@ -89,10 +92,10 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
   push(
     '## Medians',
     '',
-    'Throughput in items per second (higher is better), latency in ms (lower is better). Load = import + weights ready + first embedding, in ms. Peak RSS: sampled during the short-sentence workload / VmHWM of the whole process.',
+    'Throughput in items per second (higher is better), latency in ms (lower is better). Load = import + weights ready + first embedding, in ms; "ready at" adds Node\'s own start-up (ms from process start to the first embedding done). Peak RSS: sampled during the short-sentence workload / VmHWM of the whole process.',
     '',
-    '| configuration | runs | short sent/s | passages/s | mixed seq/s | mixed tok/s | latency median ms | latency p90 ms | load ms (import + weights + first) | peak RSS MB (short / process) | correct |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| configuration | runs | short sent/s | passages/s | mixed seq/s | mixed tok/s | latency median ms | latency p90 ms | load ms (import + weights + first) | ready at ms | peak RSS MB (short / process) | correct |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   for (const s of summaries) {
     const m = s.medians;
@@ -100,7 +103,7 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
     const verdict = s.correctness === null ? '–' : s.correctness.problems.length === 0 ? 'yes' : '**NO**';
     push(
       `| ${label(s)} | ${s.results.length}/${meta.rounds} | ${fixed(m.shortPerSecond, 1)} | ${fixed(m.passagesPerSecond, 2)} | ${fixed(m.mixedPerSecond, 2)} | ${fixed(m.mixedTokensPerSecond, 0)} | ` +
-        `${fixed(m.latencyMedianMs, 2)} | ${fixed(m.latencyP90Ms, 2)} | ${fixed(m.loadTotalMs, 0)} (${fixed(m.importMs, 0)} + ${fixed(m.weightsMs, 0)} + ${fixed(m.firstEmbeddingMs, 0)}) | ` +
+        `${fixed(m.latencyMedianMs, 2)} | ${fixed(m.latencyP90Ms, 2)} | ${fixed(m.loadTotalMs, 0)} (${fixed(m.importMs, 0)} + ${fixed(m.weightsMs, 0)} + ${fixed(m.firstEmbeddingMs, 0)}) | ${fixed(m.readyAtMs, 0)} | ` +
         `${fixed(m.shortPeakRssMb, 0)} / ${fixed(m.processPeakRssMb, 0)} | ${verdict} |`,
     );
   }

@@ -10,7 +10,8 @@
  */
 
 import type { LinearBackend } from '../tensor/backend.ts';
-import { multiHeadSelfAttention, type AttentionProbsObserver } from '../tensor/attention.ts';
+import type { AttentionProbsObserver } from '../tensor/attention.ts';
+import { multiHeadSelfAttentionFast } from '../tensor/attention-fast.ts';
 import { addLayerNorm } from '../tensor/layer-norm.ts';
 import type { BertConfig } from '../model/config.ts';
 import type { TokenBatch } from '../model/token-batch.ts';
@@ -40,7 +41,8 @@ export function attentionForward(
     const start = batch.sequenceStarts[b];
     const length = batch.sequenceStarts[b + 1] - start;
     const observeSequence: AttentionProbsObserver | undefined = observe && ((...args) => observe(b, ...args));
-    multiHeadSelfAttention(context, queryKeyValue, start, length, shape, attentionScratch, null, observeSequence);
+    // The fast kernel: bit-identical to the plain `multiHeadSelfAttention` (tensor/attention.ts).
+    multiHeadSelfAttentionFast(context, queryKeyValue, start, length, shape, attentionScratch, null, observeSequence);
   }
 
   // [T, H] x [H, H] → [T, H], then residual + LayerNorm

@@ -20,7 +20,7 @@ export interface Workspace {
   context: Float32Array; // [T, H]   attention output before its dense layer
   projection: Float32Array; // [T, H]   output of attention.output.dense and of output.dense
   intermediate: Float32Array; // [T, I]   GELU(intermediate.dense(x))
-  attentionScratch: AttentionScratch; // [L] scores and [d] accumulator, float64
+  attentionScratch: AttentionScratch; // float64 score rows and per-head blocks for the longest sequence
 }
 
 export function createWorkspace(config: BertConfig, backend: LinearBackend, capacity: number): Workspace {

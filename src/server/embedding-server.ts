@@ -214,9 +214,9 @@ export class EmbeddingServer {
     try {
       const work = this.route(request, deadline.signal);
       work.catch(() => {}); // once the deadline answered, a later failure has no one to tell
-      this.send(response, await untilAborted(work, deadline.signal));
+      this.send(request, response, await untilAborted(work, deadline.signal));
     } catch (error) {
-      this.send(response, this.errorReply(error, request));
+      this.send(request, response, this.errorReply(error, request));
     } finally {
       clearTimeout(timer);
     }
@@ -337,7 +337,7 @@ export class EmbeddingServer {
     return { status: apiError.status, body: apiError.toJSON(), headers: apiError.headers };
   }
 
-  private send(response: ServerResponse, reply: Reply): void {
+  private send(request: IncomingMessage, response: ServerResponse, reply: Reply): void {
     if (response.headersSent || response.destroyed) return;
     const text = JSON.stringify(reply.body);
     const headers: Record<string, string | number> = {
@@ -345,8 +345,10 @@ export class EmbeddingServer {
       'Content-Length': Buffer.byteLength(text),
       ...reply.headers,
     };
-    // Close the connection after answers that leave the request body unread, and while draining.
-    if (this.draining || reply.status === 413 || reply.status === 415) headers['Connection'] = 'close';
+    // Close the connection while draining, and after answers given before the request body was
+    // all received (401, 413, a timeout…): otherwise Node would read and drop the rest of it,
+    // however long, to keep the connection alive.
+    if (this.draining || !request.complete || reply.status === 413 || reply.status === 415) headers['Connection'] = 'close';
     response.writeHead(reply.status, headers);
     response.end(text);
   }

@@ -28,8 +28,8 @@
  * Per head h, with q_j, k_j, v_j the head's slices [d] of token j of the sequence:
  *
  *   queries     [L, d]       queries[j, c]        = q_j[c]
- *   keyPanels   [Pk, d, 4]   keyPanels[p, c, t]   = k_{4p+t}[c]    (zero past the last key)
- *   valuePanels [Pv, L, 4]   valuePanels[p, j, t] = v_j[4p+t]      (zero past column d)
+ *   keyPanels   [Pk, d, 4]   keyPanels[p, c, t]   = k_{4p+t}[c]    (unused lanes past the last key)
+ *   valuePanels [Pv, L, 4]   valuePanels[p, j, t] = v_j[4p+t]      (unused lanes past column d)
  *
  *   for each pair of queries i, i+1 (the last one alone if L is odd):
  *     scores[r, j] = (q_{i+r} · k_j) / √d + mask[j]     2×4 tiles: (queries i, i+1) × (keys 4p … 4p+3)
@@ -100,7 +100,11 @@ export function multiHeadSelfAttentionFast(
   }
 }
 
-/** Copies head h of rows seqStart … seqStart+L−1 of `qkv` into the three blocks (header layout). */
+/**
+ * Copies head h of rows seqStart … seqStart+L−1 of `qkv` into the three blocks (header layout).
+ * The padding lanes (keys past L, columns past d) keep whatever they held: each lane has its own
+ * accumulator, and the scores and context values they produce are never read or stored.
+ */
 function packHead(
   queries: Float64Array, // [L, d]
   keyPanels: Float64Array, // [Pk, d, 4]
@@ -112,8 +116,6 @@ function packHead(
   d: number,
   h: number,
 ): void {
-  const keyPanelCount = Math.ceil(L / PANEL_WIDTH);
-  const valuePanelCount = Math.ceil(d / PANEL_WIDTH);
   for (let j = 0; j < L; j++) {
     const q = (seqStart + j) * 3 * H + h * d; // q_j[0] in qkv; k_j[0] is at q + H, v_j[0] at q + 2H
     const keyAt = (j >> 2) * d * PANEL_WIDTH + (j & 3); // keyPanels[j/4, 0, j%4]
@@ -122,14 +124,6 @@ function packHead(
       keyPanels[keyAt + c * PANEL_WIDTH] = qkv[q + H + c];
       valuePanels[(c >> 2) * L * PANEL_WIDTH + j * PANEL_WIDTH + (c & 3)] = qkv[q + 2 * H + c];
     }
-  }
-  // Padding lanes: keys past L in the last key panel, columns past d in the last value panel.
-  for (let j = L; j < keyPanelCount * PANEL_WIDTH; j++) {
-    const keyAt = (j >> 2) * d * PANEL_WIDTH + (j & 3);
-    for (let c = 0; c < d; c++) keyPanels[keyAt + c * PANEL_WIDTH] = 0;
-  }
-  for (let c = d; c < valuePanelCount * PANEL_WIDTH; c++) {
-    for (let j = 0; j < L; j++) valuePanels[(c >> 2) * L * PANEL_WIDTH + j * PANEL_WIDTH + (c & 3)] = 0;
   }
 }
 

@@ -46,6 +46,7 @@ export const BIAS_BUFFER = 11; // -1: no bias
 export const ROWS = 12;
 export const CHUNK_ROWS = 13;
 export const ACTIVATION = 14; // 0: none, 1: gelu
+export const WORKER_ROWS = 15; // rows computed by workers since the start, for statistics
 export const CONTROL_LENGTH = 16;
 
 export const Command = {
@@ -174,6 +175,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
         port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
       }
       // Counted even on failure, so that the caller never waits forever.
+      Atomics.add(control, WORKER_ROWS, rowEnd - rowStart);
       Atomics.add(control, FINISHED, rowEnd - rowStart);
       Atomics.notify(control, FINISHED);
     }

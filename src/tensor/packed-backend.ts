@@ -3,7 +3,8 @@
  *
  * `prepare` repacks each weight matrix once into panels (see linear-packed.ts for the layout);
  * the caller may then drop the checkpoint's view, so each weight is held once. Activations are
- * ordinary Float32Arrays. Results are bit-identical to `plainBackend`, about 5–10× faster.
+ * ordinary Float32Arrays. Results are bit-identical to `plainBackend`, about 4× faster
+ * (`npm run bench:gemm`).
  * For more than one thread, see `threaded-backend.ts`.
  */
 

@@ -56,6 +56,7 @@ import {
   OUT_OFFSET,
   ROWS,
   WEIGHT_BUFFER,
+  WORKER_ROWS,
   X_BUFFER,
   X_OFFSET,
   claimChunk,
@@ -77,6 +78,8 @@ export interface ThreadedBackendOptions {
 
 export interface ThreadedBackend extends LinearBackend {
   readonly threads: number;
+  /** Rows computed by the workers (not the calling thread) so far: shows whether sharing happens. */
+  readonly rowsComputedByWorkers: number;
 }
 
 /** Misuse of the threaded backend or failure of one of its workers. */
@@ -111,10 +114,9 @@ export async function createThreadedBackend(options: ThreadedBackendOptions): Pr
       'this thread may not block in Atomics.wait (a browser page\'s main thread): create the backend inside a Worker',
     );
   }
-  const spawn = options.spawnWorker ?? defaultSpawner();
   const backend = new ThreadedLinearBackend(threads);
   try {
-    await backend.start(spawn);
+    if (threads > 1) await backend.start(options.spawnWorker ?? defaultSpawner());
   } catch (error) {
     backend.dispose();
     throw error instanceof ThreadedBackendError
@@ -142,6 +144,10 @@ class ThreadedLinearBackend implements ThreadedBackend {
   private disposed = false;
 
   constructor(readonly threads: number) {}
+
+  get rowsComputedByWorkers(): number {
+    return Atomics.load(this.control, WORKER_ROWS);
+  }
 
   async start(spawn: SpawnLinearWorker): Promise<void> {
     const ready: Promise<void>[] = [];

@@ -1,6 +1,6 @@
 /** Softmax and multi-head attention against naive versions written from the formulas. */
 import { describe, expect, it } from 'vitest';
-import { createAttentionScratch, multiHeadSelfAttention } from '../../src/tensor/attention.ts';
+import { AttentionShapeError, createAttentionScratch, multiHeadSelfAttention } from '../../src/tensor/attention.ts';
 import { softmaxInPlace } from '../../src/tensor/softmax.ts';
 import { maxRelativeError, randomArray } from '../helpers/random.ts';
 
@@ -87,5 +87,12 @@ describe('multiHeadSelfAttention', () => {
       (_h, _q, probs, length) => sums.push(probs.subarray(0, length).reduce((a, b) => a + b, 0)));
     expect(sums).toHaveLength(12);
     for (const s of sums) expect(s).toBeCloseTo(1, 14);
+  });
+
+  it('refuses a scratch too short for the sequence instead of writing past it', () => {
+    const qkv = randomArray(6 * 3 * 8, 6, 1);
+    const run = () => multiHeadSelfAttention(new Float32Array(6 * 8), qkv, 0, 6, { numHeads: 2, headSize: 4 }, createAttentionScratch(5, 4));
+    expect(run).toThrow(AttentionShapeError);
+    expect(run).toThrow(/scratch was made for ≤ 5 tokens/);
   });
 });

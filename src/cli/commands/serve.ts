@@ -64,7 +64,8 @@ Server options:
                                folder name); its last path segment is accepted too
       --max-batch-size N       most inputs per forward pass (default ${MICRO_BATCHER_DEFAULTS.maxBatchSize})
       --max-batch-tokens N     most tokens per forward pass (default ${MICRO_BATCHER_DEFAULTS.maxBatchTokens})
-      --max-wait-ms N          how long an idle model waits for more requests to batch (default ${MICRO_BATCHER_DEFAULTS.maxWaitMs})
+      --max-wait-ms N          how long an idle model waits for more requests to batch with
+                               (default ${MICRO_BATCHER_DEFAULTS.maxWaitMs}: start at once; under load, batches form anyway)
       --no-batching            run each request on its own (no merging)
       --max-queue N            most inputs waiting; beyond, 503 with Retry-After (default ${MICRO_BATCHER_DEFAULTS.maxQueuedSequences})
       --max-inputs N           most inputs in one request; beyond, 400 (default ${SERVER_DEFAULTS.maxInputs})

@@ -1,0 +1,281 @@
+/**
+ * The threaded backend (2 threads: the test's thread and one Node worker) against the plain
+ * backend on random inputs. Every row is computed by the same arithmetic whichever thread takes
+ * it, so results must be bit-identical to plainBackend (and packedBackend).
+ */
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { plainBackend } from '../../src/tensor/backend.ts';
+import { LinearShapeError } from '../../src/tensor/linear-packed.ts';
+import { packedBackend } from '../../src/tensor/packed-backend.ts';
+import { ThreadedBackendError, createThreadedBackend, type ThreadedBackend } from '../../src/tensor/threaded-backend.ts';
+import type { SpawnLinearWorker } from '../../src/tensor/worker-spawn.ts';
+import { spawnNodeLinearWorker } from '../../src/node/worker-spawn.ts';
+
+/** Deterministic uniform floats in [-scale, scale) (mulberry32). */
+function randomArray(length: number, seed: number, scale = 1): Float32Array {
+  let state = seed >>> 0;
+  const data = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    data[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
+  }
+  return data;
+}
+
+function firstDifference(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.min(a.length, b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
+  return -1;
+}
+
+function expectIdentical(actual: Float32Array, expected: Float32Array, label: string): void {
+  const i = firstDifference(actual, expected);
+  if (i !== -1) expect.fail(`${label}: first difference at ${i}: threaded ${actual[i]} vs plain ${expected[i]}`);
+}
+
+interface Case {
+  rows: number;
+  inFeatures: number;
+  outFeatures: number;
+  withBias: boolean;
+  activation: 'none' | 'gelu';
+  seed: number;
+}
+
+/** Runs one case on `backend` and on plainBackend; returns nothing, fails on any difference. */
+function checkAgainstPlain(backend: ThreadedBackend, c: Case): void {
+  const { rows, inFeatures, outFeatures, withBias, activation, seed } = c;
+  const weight = randomArray(outFeatures * inFeatures, seed, 0.5);
+  const bias = withBias ? randomArray(outFeatures, seed + 1) : null;
+  const xValues = randomArray(rows * inFeatures, seed + 2, 2);
+  const expected = plainBackend.allocate(rows * outFeatures);
+  plainBackend.linear(expected, xValues, plainBackend.prepare(weight, outFeatures, inFeatures), bias, rows, activation);
+
+  const x = backend.allocate(rows * inFeatures);
+  x.set(xValues);
+  const out = backend.allocate(rows * outFeatures).fill(Number.NaN);
+  backend.linear(out, x, backend.prepare(weight, outFeatures, inFeatures), bias, rows, activation);
+  expectIdentical(out, expected, `${rows}×${inFeatures}→${outFeatures} bias=${withBias} ${activation}`);
+}
+
+describe('threaded backend, 2 threads', () => {
+  let backend: ThreadedBackend;
+  beforeAll(async () => {
+    backend = await createThreadedBackend({ threads: 2, spawnWorker: spawnNodeLinearWorker });
+  });
+  afterAll(() => backend.dispose());
+
+  it('matches plainBackend bit for bit on calls large enough to be shared', () => {
+    let seed = 1;
+    // rows × K × N ≥ 2^17 multiply-adds, so the rows are split into chunks between the threads.
+    for (const [rows, inFeatures, outFeatures] of [
+      [2, 384, 384],
+      [3, 384, 385],
+      [17, 96, 130],
+      [33, 37, 211],
+      [64, 384, 1536],
+      [101, 1536, 384],
+    ] as const) {
+      for (const withBias of [false, true]) {
+        for (const activation of ['none', 'gelu'] as const) {
+          checkAgainstPlain(backend, { rows, inFeatures, outFeatures, withBias, activation, seed: seed++ });
+        }
+      }
+    }
+  });
+
+  it('matches plainBackend on small calls, which stay on the calling thread', () => {
+    let seed = 100;
+    for (const rows of [1, 2, 3, 5]) {
+      for (const features of [1, 3, 5, 17]) {
+        checkAgainstPlain(backend, { rows, inFeatures: features, outFeatures: features + 2, withBias: true, activation: 'gelu', seed: seed++ });
+      }
+    }
+  });
+
+  it('matches on random shapes, call after call (the job protocol under repetition)', () => {
+    let state = 12345;
+    const next = (limit: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return 1 + (state % limit);
+    };
+    for (let i = 0; i < 60; i++) {
+      checkAgainstPlain(backend, {
+        rows: next(80),
+        inFeatures: next(200),
+        outFeatures: next(200) + 50,
+        withBias: i % 3 !== 0,
+        activation: i % 2 === 0 ? 'gelu' : 'none',
+        seed: 1000 + i,
+      });
+    }
+  });
+
+  it('shares rows with the worker on large calls', () => {
+    const rows = 256, inFeatures = 384, outFeatures = 1536;
+    const weight = backend.prepare(randomArray(outFeatures * inFeatures, 7), outFeatures, inFeatures);
+    const x = backend.allocate(rows * inFeatures);
+    x.set(randomArray(rows * inFeatures, 8));
+    const out = backend.allocate(rows * outFeatures);
+    const before = backend.rowsComputedByWorkers;
+    // The worker may sleep through one call on a busy machine; it cannot through all of them.
+    const deadline = performance.now() + 30_000;
+    while (backend.rowsComputedByWorkers === before && performance.now() < deadline) {
+      backend.linear(out, x, weight, null, rows);
+    }
+    expect(backend.rowsComputedByWorkers).toBeGreaterThan(before);
+  });
+
+  it('works on subarray views of allocated buffers and leaves the rest alone', () => {
+    const rows = 9, inFeatures = 384, outFeatures = 100;
+    const weightValues = randomArray(outFeatures * inFeatures, 21);
+    const bias = randomArray(outFeatures, 22);
+    const xValues = randomArray(rows * inFeatures, 23);
+    const expected = new Float32Array(rows * outFeatures);
+    packedBackend.linear(expected, xValues, packedBackend.prepare(weightValues, outFeatures, inFeatures), bias, rows, 'gelu');
+
+    const xBuffer = backend.allocate(7 + rows * inFeatures);
+    const x = xBuffer.subarray(7);
+    x.set(xValues);
+    const outBuffer = backend.allocate(5 + rows * outFeatures + 3).fill(-1);
+    const out = outBuffer.subarray(5, 5 + rows * outFeatures);
+    backend.linear(out, x, backend.prepare(weightValues, outFeatures, inFeatures), bias, rows, 'gelu');
+    expectIdentical(out, expected, 'offset views');
+    expect(Array.from(outBuffer.subarray(0, 5))).toEqual([-1, -1, -1, -1, -1]);
+    expect(Array.from(outBuffer.subarray(5 + rows * outFeatures))).toEqual([-1, -1, -1]);
+  });
+
+  it('reuses a weight with different biases and activations (bias is copied per call)', () => {
+    const rows = 12, inFeatures = 200, outFeatures = 120;
+    const weightValues = randomArray(outFeatures * inFeatures, 31);
+    const weight = backend.prepare(weightValues, outFeatures, inFeatures);
+    const x = backend.allocate(rows * inFeatures);
+    x.set(randomArray(rows * inFeatures, 32));
+    const out = backend.allocate(rows * outFeatures);
+    for (let i = 0; i < 4; i++) {
+      const bias = i === 3 ? null : randomArray(outFeatures, 40 + i);
+      const activation = i % 2 === 0 ? 'gelu' : 'none';
+      const expected = new Float32Array(rows * outFeatures);
+      plainBackend.linear(expected, x, plainBackend.prepare(weightValues, outFeatures, inFeatures), bias, rows, activation);
+      backend.linear(out, x, weight, bias, rows, activation);
+      expectIdentical(out, expected, `call ${i}`);
+    }
+  });
+
+  it('rejects arrays it did not allocate and weights it did not prepare', () => {
+    const weight = backend.prepare(randomArray(64 * 64, 51), 64, 64);
+    const x = backend.allocate(4 * 64);
+    const out = backend.allocate(4 * 64);
+    expect(() => backend.linear(out, new Float32Array(4 * 64), weight, null, 4)).toThrow(/x was not allocated by this backend/);
+    expect(() => backend.linear(new Float32Array(4 * 64), x, weight, null, 4)).toThrow(/out was not allocated by this backend/);
+    const foreignPacked = packedBackend.prepare(randomArray(64 * 64, 52), 64, 64);
+    expect(() => backend.linear(out, x, foreignPacked, null, 4)).toThrow(/weight was not prepared by this backend/);
+    const foreignPlain = plainBackend.prepare(randomArray(64 * 64, 52), 64, 64);
+    expect(() => backend.linear(out, x, foreignPlain, null, 4)).toThrow(LinearShapeError);
+    expect(() => backend.linear(out, x, weight, new Float32Array(3), 4)).toThrow(/bias has 3 floats/);
+    expect(() => backend.allocate(-1)).toThrow(ThreadedBackendError);
+    // The backend still works after refusing bad calls.
+    checkAgainstPlain(backend, { rows: 4, inFeatures: 384, outFeatures: 384, withBias: true, activation: 'none', seed: 53 });
+  });
+});
+
+describe('threaded backend lifecycle', () => {
+  it('runs with threads: 1 (no workers, no spawner needed)', async () => {
+    const backend = await createThreadedBackend({ threads: 1 });
+    try {
+      checkAgainstPlain(backend, { rows: 20, inFeatures: 384, outFeatures: 384, withBias: true, activation: 'gelu', seed: 61 });
+      expect(backend.rowsComputedByWorkers).toBe(0);
+    } finally {
+      backend.dispose();
+    }
+  });
+
+  it('refuses to be used after dispose, and dispose twice is harmless', async () => {
+    const backend = await createThreadedBackend({ threads: 2, spawnWorker: spawnNodeLinearWorker });
+    const weight = backend.prepare(randomArray(16, 71), 4, 4);
+    const x = backend.allocate(4);
+    const out = backend.allocate(4);
+    backend.dispose();
+    backend.dispose();
+    expect(() => backend.linear(out, x, weight, null, 1)).toThrow(/disposed/);
+    expect(() => backend.allocate(4)).toThrow(/disposed/);
+    expect(() => backend.prepare(randomArray(16, 72), 4, 4)).toThrow(/disposed/);
+  });
+
+  it.runIf(typeof Worker === 'undefined')('asks for a spawner where there is no Web Worker API', async () => {
+    await expect(createThreadedBackend({ threads: 2 })).rejects.toThrow(/no Web Worker API here: pass spawnWorker/);
+  });
+
+  it('rejects bad thread counts', async () => {
+    for (const threads of [0, -1, 1.5, Number.NaN, 1000]) {
+      await expect(createThreadedBackend({ threads, spawnWorker: spawnNodeLinearWorker })).rejects.toThrow(/threads must be an integer/);
+    }
+  });
+
+  it('rejects when a worker fails to start, and terminates the others', async () => {
+    let terminated = 0;
+    let spawned = 0;
+    const failingSpawner: SpawnLinearWorker = () => {
+      spawned++;
+      const fails = spawned === 2;
+      return {
+        postMessage() {},
+        onMessage() {},
+        onError(listener) {
+          if (fails) queueMicrotask(() => listener(new Error('entry module not found')));
+        },
+        unref() {},
+        terminate() {
+          terminated++;
+        },
+      };
+    };
+    await expect(createThreadedBackend({ threads: 3, spawnWorker: failingSpawner })).rejects.toThrow(
+      /could not start linear workers: entry module not found/,
+    );
+    expect(terminated).toBe(2);
+  });
+
+  it('lets the process exit without dispose, and with it', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'minilm-threads-'));
+    try {
+      const script = join(directory, 'exit-check.mts');
+      const backendUrl = new URL('../../src/tensor/threaded-backend.ts', import.meta.url).href;
+      const spawnUrl = new URL('../../src/node/worker-spawn.ts', import.meta.url).href;
+      writeFileSync(
+        script,
+        `import { createThreadedBackend } from ${JSON.stringify(backendUrl)};
+import { spawnNodeLinearWorker } from ${JSON.stringify(spawnUrl)};
+const backend = await createThreadedBackend({ threads: 2, spawnWorker: spawnNodeLinearWorker });
+const rows = 64, k = 384, n = 384;
+const weight = backend.prepare(new Float32Array(n * k).fill(0.5), n, k);
+const x = backend.allocate(rows * k).fill(2);
+const out = backend.allocate(rows * n);
+backend.linear(out, x, weight, null, rows);
+console.log('sum ' + out[0] + ' ' + out[rows * n - 1]);
+if (process.argv[2] === 'dispose') backend.dispose();
+`,
+      );
+      const tsx = import.meta.resolve('tsx');
+      for (const mode of ['keep', 'dispose']) {
+        const started = performance.now();
+        const result = spawnSync(process.execPath, ['--import', tsx, script, mode], { encoding: 'utf8', timeout: 30_000 });
+        expect(result.error, `${mode}: ${result.error?.message}`).toBeUndefined();
+        expect(result.stderr).toBe('');
+        expect(result.status, `${mode}: exit status`).toBe(0);
+        expect(result.stdout.trim()).toBe(`sum ${0.5 * 2 * 384} ${0.5 * 2 * 384}`);
+        expect(performance.now() - started).toBeLessThan(30_000);
+      }
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
