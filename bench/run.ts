@@ -25,7 +25,7 @@ import { BenchArgumentError, intOption, numberOption, parseArgs } from './lib/ar
 import type { EngineConfig } from './lib/configs.ts';
 import { allConfigs, parseThreadCounts, selectConfigs } from './lib/configs.ts';
 import { waitForQuietCpu } from './lib/cpu-load.ts';
-import { runEngineProcess } from './lib/engine-process.ts';
+import { killRunningEngineProcess, runEngineProcess } from './lib/engine-process.ts';
 import { describeMachine } from './lib/machine.ts';
 import { minilmRevision, minilmUnavailableReason, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
 import { MissingOnnxModelError, benchDir, peerInstalled, referenceEmbeddingPath, requireOnnxPath, resultsDir } from './lib/paths.ts';
@@ -123,10 +123,14 @@ async function main(): Promise<number> {
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'minilm-ts-bench-'));
   const removeWorkDir = (): void => fs.rmSync(workDir, { recursive: true, force: true });
-  process.once('SIGINT', () => {
-    removeWorkDir();
-    process.exit(130);
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      killRunningEngineProcess();
+      removeWorkDir();
+      log(`interrupted (${signal}): nothing recorded`);
+      process.exit(130);
+    });
+  }
   const roundLoads: RoundLoad[] = [];
   try {
     // Shared inputs, prepared once, before any clock starts.

@@ -5,6 +5,7 @@
  *
  *   npm run bench:server                          full synthetic model, 20 s per configuration
  *   npm run bench:server -- --model tiny --seconds 10 --write
+ *   npm run bench:server -- --backend simd                 the server and the check on that backend
  *
  * Each client sends one sentence (from bench/corpus.json "short") per request, waits for the
  * answer, and sends the next, until the time is up; requests still in flight then are waited
@@ -24,7 +25,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadSentenceEncoder } from '../src/node.ts';
+import { loadSentenceEncoder, type LoadOptions } from '../src/node.ts';
 import { writeSyntheticModelFolder, type SyntheticVariant } from '../src/node/synthetic-folder.ts';
 import { percentile } from './lib/stats.ts';
 
@@ -228,6 +229,7 @@ async function main(): Promise<number> {
       rounds: { type: 'string', default: '3' },
       concurrency: { type: 'string', default: '1,8,64' },
       sentences: { type: 'string', default: '32' },
+      backend: { type: 'string' },
       write: { type: 'boolean', default: false },
     },
   });
@@ -235,6 +237,9 @@ async function main(): Promise<number> {
   if (variant !== 'full' && variant !== 'tiny') throw new Error('--model must be full or tiny');
   const seconds = Number(values.seconds);
   const rounds = Number(values.rounds);
+  // The expected vectors come from the same backend as the server's (kernels may round differently).
+  const backend = values.backend as LoadOptions['backend'] | undefined;
+  const backendArgs = backend === undefined ? [] : ['--backend', String(backend)];
   const levels = values.concurrency.split(',').map(Number);
   const folder = mkdtempSync(join(tmpdir(), 'minilm-server-load-'));
   const servers: ServerProcess[] = [];
@@ -242,13 +247,13 @@ async function main(): Promise<number> {
     await writeSyntheticModelFolder(variant, folder);
     const pool = corpusSentences().slice(0, Number(values.sentences));
     console.log(`computing the expected vectors of ${pool.length} sentences in process (${variant} model)…`);
-    const encoder = await loadSentenceEncoder(folder);
+    const encoder = await loadSentenceEncoder(folder, backend === undefined ? {} : { backend });
     const expected = await encoder.embed(pool);
     encoder.dispose();
 
     // One idle server per mode, all started up front; the modes then take turns in short
     // rounds, so a change in the machine's load (it is shared) hits them all alike.
-    for (const mode of MODES) servers.push(await startServerProcess(folder, ['--max-batch-size', '64', ...mode.args]));
+    for (const mode of MODES) servers.push(await startServerProcess(folder, ['--max-batch-size', '64', ...backendArgs, ...mode.args]));
     for (const server of servers) await runClients({ origin: server.origin, concurrency: 1, seconds: 0, pool: pool.slice(0, 2), expected });
 
     const rows: Row[] = [];
@@ -277,7 +282,7 @@ async function main(): Promise<number> {
     }
 
     const table = [
-      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds} --rounds ${rounds}\`): ${variant} synthetic model, default backend, one sentence of bench/corpus.json per request (base64), every answer checked against \`embed()\` bit for bit; closed-loop clients on loopback, the modes taking turns in ${rounds} rounds of ${(seconds / rounds).toFixed(1)} s per level. ${machineLine()}; the machine was shared with other jobs, so figures are noisy.`,
+      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds} --rounds ${rounds}${backend === undefined ? '' : ` --backend ${backend}`}\`): ${variant} synthetic model, ${backend === undefined ? 'default' : backend} backend, one sentence of bench/corpus.json per request (base64), every answer checked against \`embed()\` bit for bit; closed-loop clients on loopback, the modes taking turns in ${rounds} rounds of ${(seconds / rounds).toFixed(1)} s per level. ${machineLine()}; the machine was shared with other jobs, so figures are noisy.`,
       '',
       '| micro-batching | clients | requests | req/s | p50 ms | p99 ms | mean batch | failed | wrong vectors |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -286,7 +291,7 @@ async function main(): Promise<number> {
       ),
     ].join('\n');
     console.log(`\n${table}`);
-    if (values.write) writeResultsSection(`server-load-${variant}`, table);
+    if (values.write) writeResultsSection(`server-load-${variant}${backend === undefined ? '' : `-${backend}`}`, table);
     const bad = rows.some((row) => row.result.failures > 0 || row.result.wrongVectors > 0);
     return bad ? 1 : 0;
   } finally {

@@ -14,7 +14,7 @@ export { parseSafetensors, readFloat32, serializeSafetensors, SafetensorsError }
 export type { SafetensorsFile, TensorInfo, SafetensorsDType } from './model/safetensors.ts';
 export { loadBertWeights, type BertWeights } from './model/weights.ts';
 export { packTokenBatch, type TokenSequence, type TokenBatch } from './model/token-batch.ts';
-export { poolSequences, normalizeRows, type PoolingMode } from './model/pooling.ts';
+export { poolSentences, normalizeRows } from './model/pooling.ts';
 export {
   generateSyntheticCheckpoint, SYNTHETIC_FULL, SYNTHETIC_TINY, type SyntheticRecipe,
 } from './model/synthetic.ts';
@@ -28,7 +28,6 @@ export {
   resolveSentencePipeline, readModuleLayout, POOLING_MODE_ORDER, type SentencePipeline, type SentencePipelineInputs,
   type SentencePoolingMode, type ModuleLayout,
 } from './model/sentence-transformers-config.ts';
-export { poolSentences } from './model/sentence-pooling.ts';
 export { EmbeddingMatrix, toMatrix, type EmbeddingData, type MatrixInput } from './api/embedding-matrix.ts';
 export { cosSim, dotScore, type ScoreFunction } from './api/similarity.ts';
 export { semanticSearch, SearchAccumulator, type SearchHit, type SemanticSearchOptions } from './api/semantic-search.ts';

@@ -5,7 +5,7 @@
  * tail of its stderr explains why.
  */
 
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { EngineConfig } from './configs.ts';
 import { repoRoot } from './paths.ts';
 import type { RunnerOutput } from './result.ts';
@@ -17,6 +17,13 @@ export type ProcessOutcome =
 
 const STDERR_TAIL_CHARS = 4000;
 
+/** The engine process running now, if any, so that an interrupted harness can stop it. */
+let running: ChildProcess | null = null;
+
+export function killRunningEngineProcess(): void {
+  running?.kill('SIGKILL');
+}
+
 export function runEngineProcess(config: EngineConfig, runnerArgs: readonly string[], timeoutMs: number): Promise<ProcessOutcome> {
   const start = performance.now();
   const wallSeconds = (): number => (performance.now() - start) / 1000;
@@ -25,6 +32,7 @@ export function runEngineProcess(config: EngineConfig, runnerArgs: readonly stri
       cwd: repoRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    running = child;
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -42,6 +50,7 @@ export function runEngineProcess(config: EngineConfig, runnerArgs: readonly stri
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running = null;
       const tail = stderr.trim() === '' ? '' : `\n${stderr.trim()}`;
       if (timedOut) {
         resolve({ ok: false, error: `${config.id} timed out after ${Math.round(timeoutMs / 1000)} s${tail}`, wallSeconds: wallSeconds() });

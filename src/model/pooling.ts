@@ -1,45 +1,78 @@
 /**
  * Pooling: one vector per sequence from its token vectors, then optional L2 normalisation.
  *
- *   mean: s = Σ_t h_t / (number of real tokens)   (all-MiniLM-L6-v2; only unmasked tokens count)
- *   cls:  s = h_0                                  (the [CLS] token, e.g. bge models)
- *   max:  s_i = max_t h_t,i
- *   normalise: s / max(‖s‖₂, 1e-12)               (sentence-transformers' Normalize module)
+ *   H  hidden size      M  number of modes      B  sequences      T  packed tokens (all sequences)
+ *
+ *   mean                  s = Σ_t h_t / n                  (all-MiniLM-L6-v2; n = real tokens)
+ *   cls                   s = h_0                          (the [CLS] row, e.g. bge models)
+ *   max                   s_i = max_t h_t,i
+ *   mean_sqrt_len_tokens  s = Σ_t h_t / √n
+ *   normalise             s / max(‖s‖₂, 1e-12)             (sentence-transformers' Normalize module)
  *
  * The batch is packed (real tokens only), so "over the attention mask" is simply "over the
- * sequence's rows". Sums are float64. Hugging Face: sentence_transformers/models/Pooling.py.
+ * sequence's rows". Several modes are concatenated, as sentence-transformers' Pooling module does.
+ * When `skipRows[b]` > 0 (a prompt with include_prompt = false) the first skipRows[b] rows
+ * ([CLS] + the prompt's tokens) are left out, exactly as upstream zeroes the attention mask of
+ * those positions; with no row left, upstream's clamps give mean 0 and max −1e9, and so do we.
+ * Sums are float64. Hugging Face: sentence_transformers/models/Pooling.py (`forward`).
  */
 
-import type { TokenBatch } from './token-batch.ts';
+import type { SentencePoolingMode } from './sentence-transformers-config.ts';
 
-export type PoolingMode = 'mean' | 'cls' | 'max';
+/** The value upstream writes into masked positions before taking the max. */
+const MASKED_MAX = -1e9;
 
-/** Writes one [H] vector per sequence into `out` ([B, H]) from `hidden` ([T, H]). */
-export function poolSequences(
+/**
+ * Writes one [M·H] vector per sequence into `out` ([B, M·H]) from `hidden` ([T, H]); sequence b
+ * owns rows sequenceStarts[b] .. sequenceStarts[b+1]−1.
+ */
+export function poolSentences(
   out: Float32Array,
   hidden: Float32Array,
-  batch: TokenBatch,
+  sequenceStarts: Int32Array,
   hiddenSize: number,
-  mode: PoolingMode,
+  modes: readonly SentencePoolingMode[],
+  skipRows?: ArrayLike<number>,
 ): void {
   const H = hiddenSize;
-  const sum = new Float64Array(H);
-  for (let b = 0; b + 1 < batch.sequenceStarts.length; b++) {
-    const start = batch.sequenceStarts[b];
-    const end = batch.sequenceStarts[b + 1];
-    if (mode === 'cls') {
-      out.set(hidden.subarray(start * H, start * H + H), b * H);
-      continue;
-    }
-    sum.fill(mode === 'max' ? -Infinity : 0);
-    for (let t = start; t < end; t++) {
+  const width = modes.length * H;
+  const B = sequenceStarts.length - 1;
+  const sum = new Float64Array(H); // [H]
+  const max = new Float64Array(H); // [H]
+  for (let b = 0; b < B; b++) {
+    const start = sequenceStarts[b]!;
+    const end = sequenceStarts[b + 1]!;
+    const first = Math.min(end, start + (skipRows?.[b] ?? 0)); // first pooled row
+    const n = end - first;
+    sum.fill(0);
+    max.fill(n === 0 ? MASKED_MAX : -Infinity);
+    for (let t = first; t < end; t++) {
+      const row = t * H;
       for (let i = 0; i < H; i++) {
-        const v = hidden[t * H + i];
-        sum[i] = mode === 'max' ? Math.max(sum[i], v) : sum[i] + v;
+        const v = hidden[row + i]!;
+        sum[i] += v;
+        if (v > max[i]!) max[i] = v;
       }
     }
-    const scale = mode === 'mean' ? 1 / (end - start) : 1;
-    for (let i = 0; i < H; i++) out[b * H + i] = sum[i] * scale;
+    const meanScale = 1 / Math.max(n, 1e-9);
+    const sqrtScale = 1 / Math.sqrt(Math.max(n, 1e-9));
+    for (let m = 0; m < modes.length; m++) {
+      const at = b * width + m * H;
+      switch (modes[m]) {
+        case 'cls':
+          out.set(hidden.subarray(start * H, start * H + H), at);
+          break;
+        case 'max':
+          for (let i = 0; i < H; i++) out[at + i] = max[i]!;
+          break;
+        case 'mean':
+          for (let i = 0; i < H; i++) out[at + i] = sum[i]! * meanScale;
+          break;
+        case 'mean_sqrt_len_tokens':
+          for (let i = 0; i < H; i++) out[at + i] = sum[i]! * sqrtScale;
+          break;
+      }
+    }
   }
 }
 

@@ -33,9 +33,8 @@ import { resolveBackend, type BackendOptions } from './backend-choice.ts';
 import { BertModel, type ForwardObserver } from './bert.ts';
 import type { BertConfig } from './config.ts';
 import { InputError } from './errors.ts';
-import { normalizeRows, type PoolingMode } from './pooling.ts';
+import { normalizeRows, poolSentences } from './pooling.ts';
 import { parseSafetensors } from './safetensors.ts';
-import { poolSentences } from './sentence-pooling.ts';
 import { SentenceTokenizer, type PromptOptions, type SentenceTokenizerParts } from './sentence-tokenizer.ts';
 import type { SentencePipeline, SentencePoolingMode } from './sentence-transformers-config.ts';
 import { packTokenBatch, type TokenSequence } from './token-batch.ts';
@@ -137,13 +136,13 @@ export class SentenceEncoder {
   /**
    * The pooling mode of a model that pools one way with 'mean', 'cls' or 'max' (every model this
    * engine targets). A model that concatenates modes, or uses mean_sqrt_len_tokens, has no single
-   * PoolingMode: reading this throws, read `poolingModes` instead.
+   * single mode: reading this throws, read `poolingModes` instead.
    */
-  get pooling(): PoolingMode {
+  get pooling(): 'mean' | 'cls' | 'max' {
     const modes = this.pipeline.poolingModes;
     const only = modes[0];
     if (modes.length === 1 && (only === 'mean' || only === 'cls' || only === 'max')) return only;
-    throw new InputError(`this model pools with ${this.poolingName}, not one PoolingMode; read poolingModes`);
+    throw new InputError(`this model pools with ${this.poolingName}, not one single mode; read poolingModes`);
   }
 
   /** Pooling modes joined by '+', as sentence-transformers prints them ('mean', 'cls', 'cls+mean'). */

@@ -124,6 +124,12 @@ export class EmbeddingServer {
     }
     this.log = options.log ?? ((line) => console.error(line));
     this.http = createServer((request, response) => void this.handle(request, response));
+    // A forward pass holds the event loop for up to seconds. Node's default keep-alive timeout
+    // (5 s) would then fire before the next request waiting on an idle connection is read, and
+    // reset that connection under the client; 65 s also outlasts the 60 s idle timeout of common
+    // load balancers, so they close first. The headers timeout must exceed it.
+    this.http.keepAliveTimeout = 65_000;
+    this.http.headersTimeout = 66_000;
   }
 
   /** Requests received and not yet answered. */

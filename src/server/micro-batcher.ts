@@ -22,6 +22,10 @@
  * With `mergeRequests: false` every batch holds sequences of one request only: the
  * one-request-at-a-time baseline the benchmarks compare against.
  *
+ * The forward pass runs on the calling thread and holds its event loop for its duration, which
+ * the token limit bounds: no socket is read and no timer fires meanwhile (the server's keep-alive
+ * timeout is set well above it).
+ *
  * Left out: priorities, and running two batches at once (one model, one thread of compute; more
  * throughput comes from more processes, see docs/server.md).
  */
@@ -34,7 +38,11 @@ export type EmbedBatch = (batch: TokenSequence[]) => Promise<Float32Array[]>;
 export interface MicroBatcherOptions {
   /** Most sequences in one forward pass. Default 64. */
   maxBatchSize?: number;
-  /** Most tokens (sum of sequence lengths) in one forward pass; a longer single sequence runs alone. Default 16384. */
+  /**
+   * Most tokens (sum of sequence lengths) in one forward pass; a longer single sequence runs
+   * alone. Default 2048: a forward pass holds the event loop, and about 21 MFLOP per token
+   * (all-MiniLM-L6-v2) makes 2048 tokens a few seconds on one core.
+   */
   maxBatchTokens?: number;
   /** Longest wait for company when the model is idle, in milliseconds. Default 0 (start at once). */
   maxWaitMs?: number;
@@ -46,7 +54,7 @@ export interface MicroBatcherOptions {
 
 export const MICRO_BATCHER_DEFAULTS: Readonly<Required<MicroBatcherOptions>> = Object.freeze({
   maxBatchSize: 64,
-  maxBatchTokens: 16384,
+  maxBatchTokens: 2048,
   maxWaitMs: 0,
   maxQueuedSequences: 8192,
   mergeRequests: true,

@@ -3,8 +3,9 @@
  *
  * A worker holds the same SharedArrayBuffers as the calling thread (weights, activations, a
  * bias scratch), registered once by message and then named by a number. A job is not sent by
- * message (too slow: ~50 per forward pass) but written into a small shared control block; the
- * worker sleeps on it with Atomics.wait and shares the rows with the caller:
+ * message (a message needs the worker's event loop and a forward pass makes ~50 calls) but
+ * written into a small shared control block; the worker sleeps on it with Atomics.wait and
+ * shares the rows with the caller:
  *
  *   caller                                   worker(s)
  *   write job fields, claim word, then GEN   spin on GEN, then Atomics.wait(GEN)
@@ -19,6 +20,18 @@
  * computed by the same arithmetic whichever thread takes it, so results do not depend on the
  * split. The claim word carries the job's generation, so a worker that wakes after a job ended
  * cannot claim rows of the next one with the old job's fields.
+ *
+ * Publishing a job, in this order: (1) close the claim word, (2) write the job fields, (3) open
+ * the claim word with the new generation, (4) set COMMAND, bump GENERATION, notify. Every access
+ * is an Atomics operation (sequentially consistent), and a worker reads the fields before it
+ * claims. So a worker that read a field while the caller was rewriting it then finds the claim
+ * word closed or carrying another generation and claims nothing; a worker that does claim a chunk
+ * read the fields of that very job, which cannot change before all its rows are finished.
+ *
+ * New buffers: the caller posts them by message, but a worker asleep in Atomics.wait reads no
+ * messages. Command.Sync sends the workers back to their event loops; each reads the pending
+ * messages, then the 'resume' message posted after them, which it acknowledges (ACKNOWLEDGED)
+ * before returning to the job loop.
  *
  * Control block (Int32Array over a SharedArrayBuffer), indices below. Buffer fields hold the
  * registration number of a SharedArrayBuffer; offsets and lengths are in floats.
@@ -85,7 +98,7 @@ export function claimChunk(control: Int32Array, generation: number, chunkCount: 
   for (;;) {
     const word = Atomics.load(control, CLAIM);
     const index = word & INDEX_MASK;
-    if (word >> INDEX_BITS !== tag || index >= chunkCount) return -1;
+    if (index >= chunkCount) return -1;
     if (Atomics.compareExchange(control, CLAIM, word, word + 1) === word) return index;
   }
 }

@@ -93,6 +93,8 @@ const MIN_PARALLEL_MULTIPLY_ADDS = 1 << 17;
 const CHUNKS_PER_THREAD = 4;
 /** How long the caller spins before sleeping while it waits for the workers' last rows. */
 const CALLER_SPIN_MS = 0.5;
+/** Workers load their module (and, from TypeScript sources under Node < 22, a compiler) first. */
+const WORKER_START_TIMEOUT_MS = 60_000;
 /** A worker that has not finished after this long (plus time for the work itself) is taken for dead. */
 const WORKER_TIMEOUT_MS = 60_000;
 const MULTIPLY_ADDS_PER_MS_AT_WORST = 100_000; // 0.1 GMAC/s: far below any real machine
@@ -168,7 +170,18 @@ class ThreadedLinearBackend implements ThreadedBackend {
       );
       worker.postMessage({ type: 'init', control: this.control.buffer as SharedArrayBuffer });
     }
-    await Promise.all(ready);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ThreadedBackendError(`linear workers did not start within ${WORKER_START_TIMEOUT_MS / 1000} s`)),
+        WORKER_START_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([Promise.all(ready), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
     for (const worker of this.workers) worker.unref();
   }
 

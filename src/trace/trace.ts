@@ -23,9 +23,8 @@
  */
 
 import type { ForwardObserver } from '../model/bert.ts';
-import { normalizeRows } from '../model/pooling.ts';
+import { normalizeRows, poolSentences } from '../model/pooling.ts';
 import type { SentenceEncoder } from '../model/sentence-encoder.ts';
-import { poolSentences } from '../model/sentence-pooling.ts';
 import { packTokenBatch, type TokenSequence } from '../model/token-batch.ts';
 import { tensorStats, type TensorStats } from './stats.ts';
 

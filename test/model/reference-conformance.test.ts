@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertModel } from '../../src/model/bert.ts';
 import { parseBertConfig } from '../../src/model/config.ts';
-import { poolSequences } from '../../src/model/pooling.ts';
+import { poolSentences } from '../../src/model/pooling.ts';
 import { parseSafetensors } from '../../src/model/safetensors.ts';
 import { SentenceEncoder } from '../../src/model/sentence-encoder.ts';
 import { packTokenBatch, type TokenSequence } from '../../src/model/token-batch.ts';
@@ -70,7 +70,7 @@ for (const [variant, backendName] of runs) {
         const embeddings = await encoder.embedTokenIds(batch);
         const packed = packTokenBatch(batch, config);
         const pooled = new Float32Array(c.shape.batch * H);
-        poolSequences(pooled, model.forward(packed), packed, H, 'mean');
+        poolSentences(pooled, model.forward(packed), packed.sequenceStarts, H, ['mean']);
 
         for (let b = 0; b < c.shape.batch; b++) {
           const embeddingError = maxAbsDiff(embeddings[b]!, c.sentence_embedding[b]!);

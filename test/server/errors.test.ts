@@ -2,6 +2,7 @@
  * Every error path of the server, over real HTTP: each answer has the right status and OpenAI's
  * `{ error: { message, type, param, code } }` shape, and the server keeps serving afterwards.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   expectApiError, InstrumentedEncoder, postJson, rawRequest, sleep, startTestServer, tinyEncoder, waitFor, type TestServer,
@@ -179,6 +180,17 @@ describe('authentication', () => {
   it('authentication is checked before the body is read', async () => {
     const response = await postJson(secured.origin, '/v1/embeddings', 'not json at all');
     expectApiError(response, 401);
+  });
+
+  it('refused before its body is read, a request gets its 401 and the connection is closed (the rest is not read)', async () => {
+    const port = Number(new URL(secured.origin).port);
+    const socket = connect(port, '127.0.0.1');
+    socket.write('POST /v1/embeddings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n\r\n{"input": "');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString('utf8')));
+    await new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    expect(received).toMatch(/^HTTP\/1\.1 401/);
+    expect(received.toLowerCase()).toContain('connection: close');
   });
 
   it('/health needs no key (load balancers probe it)', async () => {

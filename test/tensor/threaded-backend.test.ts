@@ -119,6 +119,38 @@ describe('threaded backend, 2 threads', () => {
     }
   });
 
+  it('stays correct over many short back-to-back calls (workers often arrive late)', () => {
+    // Short calls end before a sleeping worker wakes, so the worker finds a finished or newer
+    // job: the claim word must keep it from computing with the old job's fields.
+    const inFeatures = 384;
+    const shapes = [
+      { outFeatures: 384, activation: 'none' as const },
+      { outFeatures: 1536, activation: 'gelu' as const },
+      { outFeatures: 100, activation: 'none' as const },
+    ];
+    const maxRows = 8;
+    const xValues = randomArray(maxRows * inFeatures, 81);
+    const x = backend.allocate(maxRows * inFeatures);
+    x.set(xValues);
+    const out = backend.allocate(maxRows * 1536);
+    const jobs = shapes.map(({ outFeatures, activation }, i) => {
+      const weightValues = randomArray(outFeatures * inFeatures, 82 + i);
+      const bias = randomArray(outFeatures, 90 + i);
+      const expected = new Float32Array(maxRows * outFeatures);
+      plainBackend.linear(expected, xValues, plainBackend.prepare(weightValues, outFeatures, inFeatures), bias, maxRows, activation);
+      return { outFeatures, activation, bias, expected, weight: backend.prepare(weightValues, outFeatures, inFeatures) };
+    });
+    for (let call = 0; call < 1000; call++) {
+      const job = jobs[call % jobs.length]!;
+      const rows = 2 + (call % (maxRows - 1)); // 2…8 rows: always shared
+      out.fill(Number.NaN);
+      backend.linear(out, x, job.weight, job.bias, rows, job.activation);
+      const length = rows * job.outFeatures;
+      expectIdentical(out.subarray(0, length), job.expected.subarray(0, length), `call ${call}`);
+      if (length < out.length) expect(Number.isNaN(out[length]!), `call ${call} wrote past its rows`).toBe(true);
+    }
+  });
+
   it('shares rows with the worker on large calls', () => {
     const rows = 256, inFeatures = 384, outFeatures = 1536;
     const weight = backend.prepare(randomArray(outFeatures * inFeatures, 7), outFeatures, inFeatures);
