@@ -94,6 +94,8 @@ export class MicroBatcher {
   private waiting = 0;
   private running = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** A start is scheduled with setImmediate. */
+  private startPending = false;
   private idleWaiters: Array<() => void> = [];
   /** Counters for /health and the benchmarks. */
   readonly stats = { batches: 0, sequences: 0, largestBatch: 0 };
@@ -119,7 +121,7 @@ export class MicroBatcher {
 
   /** Whether a batch is running or waiting to start. */
   get busy(): boolean {
-    return this.running || this.queue.length > 0;
+    return this.running || this.startPending || this.queue.length > 0;
   }
 
   /**
@@ -162,14 +164,23 @@ export class MicroBatcher {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Start now if a full batch waits (or waiting is off), else within maxWaitMs. */
+  /**
+   * Start soon if a full batch waits (or waiting is off), else within maxWaitMs. "Soon" is after
+   * the event loop has read every request already waiting on a socket (setImmediate runs after
+   * the I/O phase): starting at once, inside the first request's callback, would hold the loop
+   * for a whole forward pass with the others unread, and batches would stay small.
+   */
   private schedule(): void {
-    if (this.running || this.queue.length === 0) return;
+    if (this.running || this.queue.length === 0 || this.startPending) return;
     const { maxWaitMs, maxBatchSize, mergeRequests } = this.options;
     if (maxWaitMs === 0 || !mergeRequests || this.waiting >= maxBatchSize) {
       if (this.timer !== undefined) clearTimeout(this.timer);
       this.timer = undefined;
-      void this.run();
+      this.startPending = true;
+      setImmediate(() => {
+        this.startPending = false;
+        void this.run();
+      });
     } else if (this.timer === undefined) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

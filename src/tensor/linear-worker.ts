@@ -98,7 +98,7 @@ export function claimChunk(control: Int32Array, generation: number, chunkCount: 
   for (;;) {
     const word = Atomics.load(control, CLAIM);
     const index = word & INDEX_MASK;
-    if (index >= chunkCount) return -1;
+    if (word >> INDEX_BITS !== tag || index >= chunkCount) return -1;
     if (Atomics.compareExchange(control, CLAIM, word, word + 1) === word) return index;
   }
 }
