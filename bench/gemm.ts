@@ -10,7 +10,9 @@
  * repetition runs the call until ≥ 0.1 s has passed; the table shows the median over
  * repetitions, the backends taking turns inside each repetition so that a change in machine
  * load hits all of them alike. Wall-clock time: on a shared machine the numbers move with the
- * load, which is printed before and after.
+ * load, which is printed before and after. Two diagnostics for the threaded backend: the share
+ * of rows its workers computed, and the CPU cores the process actually got while it ran (CPU
+ * time of all threads / wall time): a speed-up needs that close to the thread count.
  */
 
 import { loadavg, availableParallelism } from 'node:os';
@@ -67,6 +69,8 @@ interface Contender {
   out: Float32Array;
   gflops: number[]; // one per repetition
   calls: number; // timed calls so far
+  wallSeconds: number; // timed so far
+  cpuSeconds: number; // CPU time of the whole process (all threads) meanwhile
 }
 
 function setUp(backend: LinearBackend, name: string, weight: Float32Array, bias: Float32Array, xValues: Float32Array, shape: (typeof SHAPES)[number]): Contender {
@@ -76,11 +80,12 @@ function setUp(backend: LinearBackend, name: string, weight: Float32Array, bias:
   x.set(xValues);
   const out = backend.allocate(rows * outFeatures);
   const activation = layer.includes('gelu') ? 'gelu' : 'none';
-  return { name, out, gflops: [], calls: 0, run: () => backend.linear(out, x, prepared, bias, rows, activation) };
+  return { name, out, gflops: [], calls: 0, wallSeconds: 0, cpuSeconds: 0, run: () => backend.linear(out, x, prepared, bias, rows, activation) };
 }
 
 function measure(contender: Contender, flops: number): number {
   let calls = 0;
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   let seconds = 0;
   do {
@@ -88,8 +93,16 @@ function measure(contender: Contender, flops: number): number {
     calls++;
     seconds = (performance.now() - start) / 1000;
   } while (seconds < MIN_REPETITION_SECONDS);
+  const cpu = process.cpuUsage(cpuStart);
   contender.calls += calls;
+  contender.wallSeconds += seconds;
+  contender.cpuSeconds += (cpu.user + cpu.system) / 1e6;
   return (flops * calls) / seconds / 1e9;
+}
+
+/** CPU time of the process (all threads) over wall time while `contender` ran. */
+function coresUsed(contender: Contender): string {
+  return (contender.cpuSeconds / contender.wallSeconds).toFixed(2);
 }
 
 function median(values: number[]): number {
@@ -113,7 +126,7 @@ async function main(): Promise<void> {
     ['packed', packedBackend],
     [`threaded×${options.threads}`, threaded],
   ];
-  const header = ['rows×in→out', 'layer', ...backends.map(([name]) => name), 'packed/plain', 'threaded/packed', 'rows by workers'];
+  const header = ['rows×in→out', 'layer', ...backends.map(([name]) => name), 'packed/plain', 'threaded/packed', 'rows by workers', 'cores used: packed', 'threaded'];
   const rowsOut: string[][] = [];
 
   try {
@@ -137,6 +150,7 @@ async function main(): Promise<void> {
       for (let rep = 0; rep < options.reps; rep++) {
         for (const contender of contenders) contender.gflops.push(measure(contender, flops));
       }
+      const threadedContender = contenders.at(-1)!;
       const medians = new Map(contenders.map((c) => [c.name, median(c.gflops)]));
       const plain = medians.get('plain');
       const packed = medians.get('packed')!;
@@ -147,7 +161,9 @@ async function main(): Promise<void> {
         ...contenders.map((c) => medians.get(c.name)!.toFixed(2)),
         plain === undefined ? '-' : `${(packed / plain).toFixed(1)}×`,
         `${(threads / packed).toFixed(2)}×`,
-        `${Math.round((100 * (threaded.rowsComputedByWorkers - workerRowsBefore)) / (contenders.at(-1)!.calls * rows))}%`,
+        `${Math.round((100 * (threaded.rowsComputedByWorkers - workerRowsBefore)) / (threadedContender.calls * rows))}%`,
+        coresUsed(contenders.find((c) => c.name === 'packed')!),
+        coresUsed(threadedContender),
       ]);
       console.log(`${rowsOut.at(-1)![0]}: ${contenders.map((c) => `${c.name} [${c.gflops.map((g) => g.toFixed(2)).join(' ')}]`).join('  ')}`);
     }

@@ -18,6 +18,7 @@
  */
 
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SentenceEncoder, type SentenceEncoderParts } from './model/sentence-encoder.ts';
 import { SentenceTokenizer } from './model/sentence-tokenizer.ts';
@@ -25,6 +26,7 @@ import { readModuleLayout } from './model/sentence-transformers-config.ts';
 import type { BertConfig } from './model/config.ts';
 import { fileSize, inModule } from './node/hub/model-files.ts';
 import { resolveModel, type HubOptions, type ResolvedModel } from './node/hub/resolve-model.ts';
+import { spawnNodeLinearWorker } from './node/worker-spawn.ts';
 
 export * from './index.ts';
 export { resolveModel, locateModel, planHubModel, downloadModelFiles, DOWNLOAD_RECORD } from './node/hub/resolve-model.ts';
@@ -141,11 +143,14 @@ const HUB_OPTION_KEYS: readonly (keyof HubOptions)[] = [
   'retryDelayMs', 'idleTimeoutMs',
 ];
 
-/** The fromParts options among LoadOptions (the Hub options dropped). */
+/**
+ * The fromParts options among LoadOptions (the Hub options dropped), with Node's defaults for
+ * threads: every available core, workers started with worker_threads.
+ */
 function encoderOptions(options: LoadOptions): Partial<SentenceEncoderParts> {
   const rest: Record<string, unknown> = { ...options };
   for (const key of HUB_OPTION_KEYS) delete rest[key];
-  return rest as Partial<SentenceEncoderParts>;
+  return { threads: availableParallelism(), spawnWorker: spawnNodeLinearWorker, ...rest } as Partial<SentenceEncoderParts>;
 }
 
 async function readText(dir: string, name: string, required: boolean): Promise<string | undefined> {

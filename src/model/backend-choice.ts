@@ -1,7 +1,9 @@
 /**
  * Which matmul backend an encoder runs on, from the user's `backend` and `threads` options.
  *
- *   'js'     the default: pure TypeScript, the register-blocked kernel of tensor/linear-packed.ts
+ *   'js'     the default: pure TypeScript, the register-blocked kernel of tensor/linear-packed.ts;
+ *            with `threads` > 1, the same kernel with rows shared between workers over
+ *            SharedArrayBuffer (tensor/threaded-backend.ts)
  *   'plain'  the textbook loops of tensor/linear.ts (the reference; slow)
  *   'simd'   the optional WebAssembly SIMD128 kernel (tensor/simd); a clear error where
  *            WebAssembly SIMD cannot be compiled
@@ -9,12 +11,18 @@
  *   an object implementing LinearBackend: used as given
  *
  * Backends that need asynchronous set-up (workers, WebAssembly compilation) are returned as a
- * promise; the encoder waits for it before its first forward pass. The SIMD module is imported
- * only when asked for, so code that never chooses it carries no WebAssembly.
+ * promise; the encoder waits for it before its first forward pass. The SIMD and threaded modules
+ * are imported only when asked for, so code that never chooses them carries neither.
+ *
+ * Threads: 1 by default here (the runtime-neutral core cannot know whether this thread may block
+ * or how to start a worker); the Node adapter defaults to every available core and passes its
+ * worker spawner. The SIMD backend runs on one thread: its single-thread speed is above the JS
+ * kernel's on every core of this class of machine, so `threads` does not apply to it.
  */
 
 import { plainBackend, type LinearBackend } from '../tensor/backend.ts';
 import { packedBackend } from '../tensor/packed-backend.ts';
+import type { SpawnLinearWorker } from '../tensor/worker-spawn.ts';
 import { ConfigError } from './errors.ts';
 
 export type BackendName = 'js' | 'plain' | 'simd' | 'auto';
@@ -22,11 +30,14 @@ export type BackendChoice = BackendName | LinearBackend;
 
 export interface BackendOptions {
   backend?: BackendChoice;
+  /** Threads for the 'js' backend, the calling thread included. Default 1. */
   threads?: number;
+  /** How to start a worker thread (Node: the adapter's `spawnNodeLinearWorker`). Default: Web Workers. */
+  spawnWorker?: SpawnLinearWorker;
 }
 
 export function resolveBackend(options: BackendOptions): LinearBackend | Promise<LinearBackend> {
-  const { backend = 'js', threads } = options;
+  const { backend = 'js', threads = 1 } = options;
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new ConfigError(`threads must be a positive integer, got ${String(threads)}`);
   }
@@ -35,7 +46,7 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
     case 'plain':
       return plainBackend;
     case 'js':
-      return packedBackend;
+      return threads === 1 ? packedBackend : threadedBackend(threads, options.spawnWorker);
     case 'simd':
       return simdBackend(false);
     case 'auto':
@@ -43,6 +54,11 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
     default:
       throw new ConfigError(`unknown backend ${JSON.stringify(backend)}: expected 'js', 'simd', 'auto' or 'plain'`);
   }
+}
+
+async function threadedBackend(threads: number, spawnWorker: SpawnLinearWorker | undefined): Promise<LinearBackend> {
+  const { createThreadedBackend } = await import('../tensor/threaded-backend.ts');
+  return createThreadedBackend(spawnWorker === undefined ? { threads } : { threads, spawnWorker });
 }
 
 async function simdBackend(fallBackToJs: boolean): Promise<LinearBackend> {
