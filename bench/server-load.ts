@@ -3,17 +3,19 @@
  * clients, with micro-batching on and off, on loopback. Every answer is checked: status 200 and
  * the exact vector `encoder.embed()` gives for that sentence in this process. Stops by itself.
  *
- *   npm run bench:server                          full synthetic model, 20 s per configuration
+ *   npm run bench:server                          full synthetic model, 20 s measured per mode and level
  *   npm run bench:server -- --model tiny --seconds 10 --write
  *   npm run bench:server -- --backend simd                 the server and the check on that backend
  *
  * Each client sends one sentence (from bench/corpus.json "short") per request, waits for the
- * answer, and sends the next, until the time is up; requests still in flight then are waited
- * for and counted. The servers are separate processes (the real CLI), one per batching mode,
- * started together and measured in turns (--rounds short rounds per concurrency level), so a
- * change in the load of a shared machine falls on every mode alike, and the clients do not share
- * a server's event loop. --write puts the table into bench/SERVER-RESULTS.md (between its
- * server-load markers).
+ * answer, and sends the next. Throughput and latency are those of a steady-state window: it
+ * opens once every client has had its first answer (so connection set-up and the first queue
+ * fill are left out) and lasts --seconds ÷ --rounds; the requests in flight when it closes are
+ * awaited and checked but not counted. The servers are separate processes (the real CLI), one
+ * per batching mode, started together and measured in turns, so a change in the load of a
+ * shared machine falls on every mode alike, and the clients do not share a server's event loop.
+ * "mean batch" is the server's count over the whole run. --write puts the table into
+ * bench/SERVER-RESULTS.md (between its server-load markers).
  *
  * Also exports the helpers the soak test reuses: starting a server process, the client loop,
  * and the results-file writer.
@@ -76,7 +78,13 @@ export async function startServerProcess(modelDir: string, args: string[] = []):
 
 export interface ClientRun {
   concurrency: number;
+  /** Length of the measuring window. */
   seconds: number;
+  /**
+   * Open the window only once every client has had an answer (connections made, the server's
+   * queue in its steady state), instead of at once. Default true.
+   */
+  warmUp?: boolean;
   /** Sentences sent (client i's k-th request sends pool[(i + k·concurrency) mod pool.length]). */
   pool: readonly string[];
   /** Expected embedding of each pool sentence (exact float32 values). */
@@ -85,10 +93,16 @@ export interface ClientRun {
 }
 
 export interface ClientResult {
+  /** Answers received inside the measuring window. */
   requests: number;
+  /** Answers checked in all (warm-up and drain included). */
+  checked: number;
+  /** Failed requests and wrong vectors, over all answers checked. */
   failures: number;
   wrongVectors: number;
+  /** Length of the measuring window. */
   elapsedSeconds: number;
+  /** Latencies of the answers inside the window. */
   latenciesMs: number[];
   firstProblem?: string;
 }
@@ -109,45 +123,65 @@ function post(agent: Agent, origin: string, body: string): Promise<{ status: num
       response.on('error', reject);
     });
     request.on('error', reject);
+    request.setTimeout(300_000, () => request.destroy(new Error('no answer within 300 s')));
     request.end(body);
   });
 }
 
-/** `concurrency` clients in closed loop for `seconds`; every answer checked. */
+/**
+ * `concurrency` clients in closed loop: each sends a request, waits for the answer, sends the
+ * next. Throughput and latency count the answers that arrive inside the measuring window
+ * (`seconds` long, opened once every client has had its first answer unless warmUp is false);
+ * clients stop sending when it closes, and the requests then in flight are awaited and checked
+ * but not counted. Every answer is checked against the expected vector.
+ */
 export async function runClients(run: ClientRun): Promise<ClientResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: run.concurrency });
-  const result: ClientResult = { requests: 0, failures: 0, wrongVectors: 0, elapsedSeconds: 0, latenciesMs: [] };
-  const started = performance.now();
-  const stopAt = started + run.seconds * 1000;
+  const result: ClientResult = { requests: 0, checked: 0, failures: 0, wrongVectors: 0, elapsedSeconds: run.seconds, latenciesMs: [] };
+  let windowStart = Number.POSITIVE_INFINITY;
+  let windowEnd = Number.POSITIVE_INFINITY;
+  const openWindow = (): void => {
+    windowStart = performance.now();
+    windowEnd = windowStart + run.seconds * 1000;
+  };
+  if (run.warmUp === false) openWindow();
+  let primed = 0;
   const client = async (id: number): Promise<void> => {
-    for (let k = 0; k === 0 || performance.now() < stopAt; k++) {
+    for (let k = 0; k === 0 || performance.now() < windowEnd; k++) {
       const index = (id + k * run.concurrency) % run.pool.length;
       const sent = performance.now();
+      let problem: string | undefined;
+      let wrong = false;
       try {
         const { status, json } = await post(agent, run.origin, JSON.stringify({ input: run.pool[index], encoding_format: 'base64' }));
-        result.latenciesMs.push(performance.now() - sent);
-        result.requests++;
         if (status !== 200) {
-          result.failures++;
-          result.firstProblem ??= `HTTP ${status}: ${JSON.stringify(json).slice(0, 200)}`;
-          continue;
-        }
-        const bytes = Buffer.from(json.data[0].embedding as string, 'base64');
-        const vector = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-        const wanted = run.expected[index]!;
-        if (vector.length !== wanted.length || vector.some((v, i) => v !== wanted[i])) {
-          result.wrongVectors++;
-          result.firstProblem ??= `wrong vector for sentence ${index}`;
+          problem = `HTTP ${status}: ${JSON.stringify(json).slice(0, 200)}`;
+        } else {
+          const bytes = Buffer.from(json.data[0].embedding as string, 'base64');
+          const vector = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+          const wanted = run.expected[index]!;
+          wrong = vector.length !== wanted.length || vector.some((v, i) => v !== wanted[i]);
         }
       } catch (error) {
-        result.requests++;
-        result.failures++;
-        result.firstProblem ??= `request failed: ${(error as Error).message}`;
+        problem = `request failed: ${(error as Error).message}`;
       }
+      const done = performance.now();
+      result.checked++;
+      if (problem !== undefined) {
+        result.failures++;
+        result.firstProblem ??= problem;
+      } else if (wrong) {
+        result.wrongVectors++;
+        result.firstProblem ??= `wrong vector for sentence ${index}`;
+      }
+      if (done >= windowStart && done <= windowEnd) {
+        result.requests++;
+        result.latenciesMs.push(done - sent);
+      }
+      if (k === 0 && ++primed === run.concurrency && windowStart === Number.POSITIVE_INFINITY) openWindow();
     }
   };
   await Promise.all(Array.from({ length: run.concurrency }, (_, i) => client(i)));
-  result.elapsedSeconds = (performance.now() - started) / 1000;
   agent.destroy();
   return result;
 }
@@ -214,6 +248,7 @@ interface Row {
 
 function merge(into: ClientResult, run: ClientResult): void {
   into.requests += run.requests;
+  into.checked += run.checked;
   into.failures += run.failures;
   into.wrongVectors += run.wrongVectors;
   into.elapsedSeconds += run.elapsedSeconds;
@@ -254,11 +289,11 @@ async function main(): Promise<number> {
     // One idle server per mode, all started up front; the modes then take turns in short
     // rounds, so a change in the machine's load (it is shared) hits them all alike.
     for (const mode of MODES) servers.push(await startServerProcess(folder, ['--max-batch-size', '64', ...backendArgs, ...mode.args]));
-    for (const server of servers) await runClients({ origin: server.origin, concurrency: 1, seconds: 0, pool: pool.slice(0, 2), expected });
+    for (const server of servers) await runClients({ origin: server.origin, concurrency: 1, seconds: 0, warmUp: false, pool: pool.slice(0, 2), expected });
 
     const rows: Row[] = [];
     for (const concurrency of levels) {
-      const levelRows = MODES.map((mode) => ({ mode, concurrency, result: { requests: 0, failures: 0, wrongVectors: 0, elapsedSeconds: 0, latenciesMs: [] } as ClientResult, batches: 0, sequences: 0 }));
+      const levelRows = MODES.map((mode) => ({ mode, concurrency, result: { requests: 0, checked: 0, failures: 0, wrongVectors: 0, elapsedSeconds: 0, latenciesMs: [] } as ClientResult, batches: 0, sequences: 0 }));
       for (let round = 0; round < rounds; round++) {
         for (let m = 0; m < MODES.length; m++) {
           const server = servers[m]!;
@@ -273,7 +308,7 @@ async function main(): Promise<number> {
       for (const row of levelRows) {
         const r = row.result;
         console.log(
-          `${row.mode.label}, ${concurrency} clients: ${r.requests} requests in ${r.elapsedSeconds.toFixed(1)} s = ${(r.requests / r.elapsedSeconds).toFixed(2)} req/s, ` +
+          `${row.mode.label}, ${concurrency} clients: ${r.requests} answers in ${r.elapsedSeconds.toFixed(1)} s = ${(r.requests / r.elapsedSeconds).toFixed(2)} req/s (${r.checked} checked), ` +
             `p50 ${percentile(r.latenciesMs, 50).toFixed(0)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(0)} ms, mean batch ${(row.sequences / Math.max(1, row.batches)).toFixed(1)}, ` +
             `failures ${r.failures}, wrong vectors ${r.wrongVectors}${r.firstProblem ? ` (${r.firstProblem})` : ''}`,
         );
@@ -282,12 +317,12 @@ async function main(): Promise<number> {
     }
 
     const table = [
-      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds} --rounds ${rounds}${backend === undefined ? '' : ` --backend ${backend}`}\`): ${variant} synthetic model, ${backend === undefined ? 'default' : backend} backend, one sentence of bench/corpus.json per request (base64), every answer checked against \`embed()\` bit for bit; closed-loop clients on loopback, the modes taking turns in ${rounds} rounds of ${(seconds / rounds).toFixed(1)} s per level. ${machineLine()}; the machine was shared with other jobs, so figures are noisy.`,
+      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds} --rounds ${rounds}${backend === undefined ? '' : ` --backend ${backend}`}\`): ${variant} synthetic model, ${backend === undefined ? 'default' : backend} backend, one sentence of bench/corpus.json per request (base64), every answer checked against \`embed()\` bit for bit; closed-loop clients on loopback; throughput and latency over the answers of a steady-state window (opened once every client has had one answer), the modes taking turns in ${rounds} windows of ${(seconds / rounds).toFixed(1)} s per level. ${machineLine()}; the machine was shared with other jobs, so figures are noisy.`,
       '',
-      '| micro-batching | clients | requests | req/s | p50 ms | p99 ms | mean batch | failed | wrong vectors |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| micro-batching | clients | answers in window | req/s | p50 ms | p99 ms | mean batch | answers checked | failed | wrong vectors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...rows.map(({ mode, concurrency, result: r, batches, sequences }) =>
-        `| ${mode.label} | ${concurrency} | ${r.requests} | ${(r.requests / r.elapsedSeconds).toFixed(2)} | ${percentile(r.latenciesMs, 50).toFixed(0)} | ${percentile(r.latenciesMs, 99).toFixed(0)} | ${(sequences / Math.max(1, batches)).toFixed(1)} | ${r.failures} | ${r.wrongVectors} |`,
+        `| ${mode.label} | ${concurrency} | ${r.requests} | ${(r.requests / r.elapsedSeconds).toFixed(2)} | ${percentile(r.latenciesMs, 50).toFixed(0)} | ${percentile(r.latenciesMs, 99).toFixed(0)} | ${(sequences / Math.max(1, batches)).toFixed(1)} | ${r.checked} | ${r.failures} | ${r.wrongVectors} |`,
       ),
     ].join('\n');
     console.log(`\n${table}`);

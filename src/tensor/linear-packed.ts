@@ -2,24 +2,26 @@
  * The linear layer, fast pure-JavaScript version: `out = activation(x · Wᵀ + b)`.
  *
  * Why it exists: the plain kernel (`linear.ts`: three nested loops over the checkpoint's own
- * `[outFeatures, inFeatures]` layout) reaches 0.3–0.7 GFLOPS. JavaScript has no SIMD and no FMA:
+ * `[outFeatures, inFeatures]` layout) reaches 0.3–1 GFLOPS. JavaScript has no SIMD and no FMA:
  * every multiply-add is one scalar float64 multiply and one add, and every Float32Array load
  * also costs a bounds check and a float32→float64 conversion. The only lever left is to do
  * more arithmetic per load. This kernel reaches about 3–4 GFLOPS on one thread by
  *   1. computing a 2×4 tile of outputs at once (2 rows of x times 4 output features):
- *      8 accumulators held in local variables (CPU registers), fed by 6 loads per step
- *      instead of 2 loads per multiply-add;
+ *      8 accumulators held in local variables (CPU registers), fed by 6 loads per 8
+ *      multiply-adds instead of 2 loads per multiply-add;
  *   2. repacking each weight matrix once, at load time, so that the 4 weights a step needs
  *      are adjacent and the whole panel is read front to back.
  * Measured alternatives that lost (V8, x86-64): 4×4 tiles (16 accumulators + 8 operands do not
- * fit in 16 xmm registers, so they spill), unrolling the k loop, cache blocking (the kernel is
- * instruction-bound, not memory-bound), and `Math.fround` in the loop (1.7× slower).
+ * fit in 16 xmm registers, so they spill: ~25% slower), 3×4 and 4×2 tiles (no better), unrolling
+ * the k loop (no gain), cache blocking (the kernel is instruction-bound, not memory-bound), and
+ * `Math.fround` in the loop (1.7× slower).
  *
  * The arithmetic is the same as `linear.ts`, operation for operation: each output starts from
  * its bias (or 0), adds x[r, k]·W[n, k] for k = 0, 1, … in float64, and is rounded to float32
  * once when stored; GELU, when fused, is applied to that float32 value. So the result is
- * bit-identical to `linear` followed by `geluInPlace`, whatever the tile a row falls in, and
- * rows can be split between threads freely (`rowStart`, `rowEnd`).
+ * bit-identical to `linear` followed by `geluInPlace`, whatever the tile a row falls in (an odd
+ * last row goes through a 1×4 tile), and rows can be split between threads freely (`rowStart`,
+ * `rowEnd`).
  *
  * Dimensions:
  *   rows         R  number of token vectors

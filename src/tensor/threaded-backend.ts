@@ -145,7 +145,11 @@ class ThreadedLinearBackend implements ThreadedBackend {
   private lastWorkerError: string | null = null;
   private disposed = false;
 
-  constructor(readonly threads: number) {}
+  readonly threads: number;
+
+  constructor(threads: number) {
+    this.threads = threads;
+  }
 
   get rowsComputedByWorkers(): number {
     return Atomics.load(this.control, WORKER_ROWS);
