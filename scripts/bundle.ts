@@ -20,6 +20,10 @@
  *   - the WebAssembly SIMD backend (src/tensor/simd/) stays out of these bundles: a static import
  *     of it is an error; a dynamic `import()` of its entry is left as a separate file
  *     (`./minilm.simd.js`, built only when that entry exists), fetched only by code that asks for it.
+ *   - the threaded backend (src/tensor/threaded-backend.ts: SharedArrayBuffer, Atomics, workers
+ *     started from a URL of their own) is not in these bundles either: its dynamic import is
+ *     replaced by a stub whose createThreadedBackend rejects with an explanation, so `threads`
+ *     above 1 fails clearly in a browser build instead of pulling worker plumbing into every page.
  * The forbidden constructs (eval, new Function, WebAssembly, required SharedArrayBuffer) are
  * checked on the output by test/runtimes/edge-constraints.test.ts.
  *
@@ -40,6 +44,12 @@ const SIMD_DIR = join(ROOT, 'src', 'tensor', 'simd') + sep;
 /** The entry of the optional WebAssembly backend, bundled on its own when it exists. */
 const SIMD_ENTRY = join(ROOT, 'src', 'tensor', 'simd', 'simd-backend.ts');
 const SIMD_OUTPUT_NAME = 'minilm.simd.js';
+/** The threaded backend, replaced by THREADS_STUB in the browser bundles. */
+const THREADED_ENTRY = join(ROOT, 'src', 'tensor', 'threaded-backend.ts');
+const THREADS_STUB = `export async function createThreadedBackend() {
+  throw new Error("threads > 1 are not available in the browser bundle of minilm-ts: use threads: 1 (or the 'simd' backend)");
+}
+`;
 
 /** Files copied into the demo site, relative to the repository. */
 const DEMO_STATIC = ['demo/index.html', 'demo/style.css'];
@@ -101,6 +111,22 @@ const noWasmBackend: esbuild.Plugin = {
   },
 };
 
+/** Replaces the threaded backend with a stub that explains why it is not there. */
+const noThreadedBackend: esbuild.Plugin = {
+  name: 'no-threaded-backend',
+  setup(build) {
+    build.onResolve({ filter: /threaded-backend\.ts$/ }, (args) => {
+      const target = resolve(args.resolveDir, args.path);
+      if (target !== THREADED_ENTRY) return undefined;
+      if (args.kind !== 'dynamic-import') {
+        return { errors: [{ text: `${relative(ROOT, args.importer)} imports the threaded backend statically: use a dynamic import()` }] };
+      }
+      return { path: 'threads-stub', namespace: 'threads-stub' };
+    });
+    build.onLoad({ filter: /.*/, namespace: 'threads-stub' }, () => ({ contents: THREADS_STUB, loader: 'js' }));
+  },
+};
+
 const COMMON: esbuild.BuildOptions = {
   bundle: true,
   format: 'esm',
@@ -118,7 +144,7 @@ async function bundle(entry: string, outfile: string, minify: boolean, guards = 
     entryPoints: [resolve(ROOT, entry)],
     outfile,
     minify,
-    plugins: guards ? [noNodeBuiltins, noWasmBackend] : [noNodeBuiltins],
+    plugins: guards ? [noNodeBuiltins, noWasmBackend, noThreadedBackend] : [noNodeBuiltins],
   });
 }
 
