@@ -152,7 +152,7 @@ describe('EncoderClient ⇄ worker host', () => {
     const replacing = client.load({ weights: { kind: 'synthetic', variant: 'tiny' }, vocab });
     const [rows, info] = await Promise.all([running, replacing]);
     expect(rows).toHaveLength(12);
-    expect(info.backend).toBe('plain');
+    expect(info.backend).toBe('packed'); // the default 'js' backend
     await client.dispose();
     await expect(client.embed(['after'])).rejects.toThrow(/no model is loaded/);
   });
