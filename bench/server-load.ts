@@ -265,6 +265,7 @@ async function main(): Promise<number> {
       concurrency: { type: 'string', default: '1,8,64' },
       sentences: { type: 'string', default: '32' },
       backend: { type: 'string' },
+      threads: { type: 'string' },
       write: { type: 'boolean', default: false },
     },
   });
@@ -274,7 +275,9 @@ async function main(): Promise<number> {
   const rounds = Number(values.rounds);
   // The expected vectors come from the same backend as the server's (kernels may round differently).
   const backend = values.backend as LoadOptions['backend'] | undefined;
-  const backendArgs = backend === undefined ? [] : ['--backend', String(backend)];
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  const backendArgs = [...(backend === undefined ? [] : ['--backend', String(backend)]), ...(threads === undefined ? [] : ['--threads', String(threads)])];
+  const setup = `${backend === undefined ? '' : ` --backend ${backend}`}${threads === undefined ? '' : ` --threads ${threads}`}`;
   const levels = values.concurrency.split(',').map(Number);
   const folder = mkdtempSync(join(tmpdir(), 'minilm-server-load-'));
   const servers: ServerProcess[] = [];
@@ -282,7 +285,7 @@ async function main(): Promise<number> {
     await writeSyntheticModelFolder(variant, folder);
     const pool = corpusSentences().slice(0, Number(values.sentences));
     console.log(`computing the expected vectors of ${pool.length} sentences in process (${variant} model)…`);
-    const encoder = await loadSentenceEncoder(folder, backend === undefined ? {} : { backend });
+    const encoder = await loadSentenceEncoder(folder, { ...(backend === undefined ? {} : { backend }), ...(threads === undefined ? {} : { threads }) });
     const expected = await encoder.embed(pool);
     encoder.dispose();
 
@@ -317,7 +320,7 @@ async function main(): Promise<number> {
     }
 
     const table = [
-      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds} --rounds ${rounds}${backend === undefined ? '' : ` --backend ${backend}`}\`): ${variant} synthetic model, ${backend === undefined ? 'default' : backend} backend, one sentence of bench/corpus.json per request (base64), every answer checked against \`embed()\` bit for bit; closed-loop clients on loopback; throughput and latency over the answers of a steady-state window (opened once every client has had one answer), the modes taking turns in ${rounds} windows of ${(seconds / rounds).toFixed(1)} s per level. ${machineLine()}; the machine was shared with other jobs, so figures are noisy.`,
+      `Server load test (\`npm run bench:server -- --model ${variant} --seconds ${seconds} --rounds ${rounds}${setup}\`): ${variant} synthetic model, ${backend === undefined ? 'default' : backend} backend, ${threads === undefined ? 'default threads (every core)' : `${threads} thread(s)`} per server, one sentence of bench/corpus.json per request (base64), every answer checked against \`embed()\` bit for bit; closed-loop clients on loopback; throughput and latency over the answers of a steady-state window (opened once every client has had one answer), the modes taking turns in ${rounds} windows of ${(seconds / rounds).toFixed(1)} s per level. ${machineLine()}; the machine was shared with other jobs, so figures are noisy.`,
       '',
       '| micro-batching | clients | answers in window | req/s | p50 ms | p99 ms | mean batch | answers checked | failed | wrong vectors |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -326,7 +329,7 @@ async function main(): Promise<number> {
       ),
     ].join('\n');
     console.log(`\n${table}`);
-    if (values.write) writeResultsSection(`server-load-${variant}${backend === undefined ? '' : `-${backend}`}`, table);
+    if (values.write) writeResultsSection(`server-load-${variant}${backend === undefined ? '' : `-${backend}`}${threads === undefined ? '' : `-threads${threads}`}`, table);
     const bad = rows.some((row) => row.result.failures > 0 || row.result.wrongVectors > 0);
     return bad ? 1 : 0;
   } finally {

@@ -6,7 +6,7 @@
  * tokens the attention of a layer took longer than its four linear layers. This version does
  * the same arithmetic, in the same order, about 3× faster, by
  *   1. copying each head's queries, keys and values once into contiguous float64 blocks (keys
- *      and values in panels of 4, the layout `linear-packed.ts` uses for weight matrices);
+ *      and values in panels of 4, so that a 2×4 tile reads 4 adjacent numbers per step);
  *   2. computing scores and context as two small matrix products with 2×4 register tiles:
  *      8 accumulators in local variables, fed by 6 loads per step (see `linear-packed.ts` for
  *      why 2×4 and not 4×4 on V8);

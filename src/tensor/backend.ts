@@ -4,9 +4,9 @@
  * The linear layers are ~95% of the work, so they are the only thing a backend replaces; every
  * other step (embeddings, LayerNorm, softmax, pooling) stays plain TypeScript in `src/tensor`.
  * A backend:
- *   - prepares each weight matrix once, at load time (e.g. repacks it into the order its kernel
- *     reads, or copies it into shared or WebAssembly memory), after which the original view can
- *     be dropped, so the weights are held once;
+ *   - prepares each weight matrix once, at load time: uses the checkpoint's view in place (the
+ *     plain and default JS kernels), or copies it into the memory or layout its kernel needs
+ *     (shared memory for threads, WebAssembly memory in SIMD panels);
  *   - allocates the activation buffers the model passes to `linear`, so that a threaded backend
  *     can hand out SharedArrayBuffer-backed arrays and a WebAssembly backend arrays inside its
  *     memory: no copy per call;

@@ -11,7 +11,7 @@
  *   write job fields, claim word, then GEN   spin on GEN, then Atomics.wait(GEN)
  *   Atomics.notify(GEN)               ───►   read job fields
  *   loop: claim a chunk of rows (CAS),       loop: claim a chunk of rows (CAS),
- *         linearPacked(chunk),                     linearPacked(chunk),
+ *         linearTiled(chunk),                       linearTiled(chunk),
  *         FINISHED += rows of chunk                FINISHED += rows of chunk, notify
  *   wait until FINISHED = rows               back to spinning on GEN
  *
@@ -41,7 +41,7 @@
  */
 
 import type { LinearActivation } from './backend.ts';
-import { linearPacked, wrapPackedLinearWeight, type PackedLinearWeight } from './linear-packed.ts';
+import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
 
 // ── Control block layout ───────────────────────────────────────────────────────────────────
 export const GENERATION = 0; // bumped by the caller for every command; workers wait on it
@@ -137,7 +137,7 @@ export interface LinearWorkerPort {
 export function runLinearWorker(port: LinearWorkerPort): void {
   let control: Int32Array | null = null;
   const buffers = new Map<number, Float32Array>(); // registration number → whole-buffer view
-  const weights = new Map<number, PackedLinearWeight>();
+  const weights = new Map<number, LinearWeightView>();
   let seenGeneration = 0;
 
   function serve(control: Int32Array): void {
@@ -182,7 +182,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
         const xView = x.subarray(xOffset, xOffset + rows * weight.inFeatures);
         const outView = out.subarray(outOffset, outOffset + rows * weight.outFeatures);
         const biasView = bias === null ? null : bias.subarray(0, weight.outFeatures);
-        linearPacked(outView, xView, weight, biasView, rowStart, rowEnd, activation);
+        linearTiled(outView, xView, weight, biasView, rowStart, rowEnd, activation);
       } catch (error) {
         Atomics.store(control, FAILED, 1);
         port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
@@ -205,7 +205,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
         const view = new Float32Array(message.buffer);
         buffers.set(message.id, view);
         if (message.weight) {
-          weights.set(message.id, wrapPackedLinearWeight(view, message.weight.outFeatures, message.weight.inFeatures));
+          weights.set(message.id, wrapLinearWeight(view, message.weight.outFeatures, message.weight.inFeatures));
         }
         break;
       }

@@ -1,22 +1,24 @@
 /**
- * The packed backend: `linear-packed.ts` on the calling thread.
+ * The packed backend: `linearTiled` (linear-packed.ts) on the calling thread. (The name is
+ * historical: weights were once repacked into panels; they no longer are.)
  *
- * `prepare` repacks each weight matrix once into panels (see linear-packed.ts for the layout);
- * the caller may then drop the checkpoint's view, so each weight is held once. Activations are
- * ordinary Float32Arrays. Results are bit-identical to `plainBackend`, about 4× faster
- * (`npm run bench:gemm`).
+ * `prepare` wraps the caller's view without copying it, after checking its length: the weights
+ * are used in place; the checkpoint bytes are the only copy. Loading therefore costs nothing per
+ * weight, at the price of a matmul 5–20% slower than on repacked panels (measured on a loaded machine) (linear-packed.ts
+ * explains the trade-off). Activations are ordinary Float32Arrays. Results are bit-identical to
+ * `plainBackend`, about 4× faster (`npm run bench:gemm`).
  * For more than one thread, see `threaded-backend.ts`.
  */
 
 import type { LinearBackend } from './backend.ts';
-import { linearPacked, packLinearWeight, type PackedLinearWeight } from './linear-packed.ts';
+import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
 
 export const packedBackend: LinearBackend = {
   name: 'packed',
-  prepare: (weight, outFeatures, inFeatures) => packLinearWeight(weight, outFeatures, inFeatures),
+  prepare: (weight, outFeatures, inFeatures) => wrapLinearWeight(weight, outFeatures, inFeatures),
   linear(out, x, prepared, bias, rows, activation = 'none') {
-    // linearPacked checks that `prepared` came from packLinearWeight and that the sizes fit.
-    linearPacked(out, x, prepared as PackedLinearWeight, bias, 0, rows, activation);
+    // linearTiled checks that `prepared` came from wrapLinearWeight and that the sizes fit.
+    linearTiled(out, x, prepared as LinearWeightView, bias, 0, rows, activation);
   },
   allocate: (length) => new Float32Array(length),
   dispose() {},

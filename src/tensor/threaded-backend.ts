@@ -1,19 +1,21 @@
 /**
- * The threaded backend: `linearPacked` with the rows of each call shared between the calling
- * thread and `threads − 1` workers, over SharedArrayBuffer memory.
+ * The threaded backend: `linearTiled` (linear-packed.ts) with the rows of each call shared
+ * between the calling thread and `threads − 1` workers, over SharedArrayBuffer memory.
  *
  *   const backend = await createThreadedBackend({ threads: 2, spawnWorker });   // async: starts workers
- *   const w = backend.prepare(weight, outFeatures, inFeatures);               // packed once, shared
+ *   const w = backend.prepare(weight, outFeatures, inFeatures);               // copied once, shared
  *   const x = backend.allocate(rows * inFeatures), out = backend.allocate(rows * outFeatures);
  *   backend.linear(out, x, w, bias, rows, 'gelu');                              // synchronous
  *   backend.dispose();                                                          // ends the workers
  *
- * Memory. Every weight (packed at `prepare`) and every activation buffer (from `allocate`) is
- * its own SharedArrayBuffer, posted once to each worker and then named by a number. One buffer
- * per allocation rather than one growing arena: nothing to grow or compact (a SharedArrayBuffer
- * cannot move, and growable ones make V8 compile the kernel for a second array kind), each
- * buffer is freed by the garbage collector independently (a FinalizationRegistry tells the
- * workers to drop theirs), and subarray views of an allocated array work too. The bias is not
+ * Memory. Every weight (copied at `prepare` as is, in its [outFeatures, inFeatures] layout, with
+ * no repacking: workers cannot read the checkpoint's ordinary ArrayBuffer) and every activation
+ * buffer (from `allocate`) is its own SharedArrayBuffer, posted once to each worker and then
+ * named by a number. One buffer per allocation rather than one growing arena: nothing to grow
+ * or compact (a SharedArrayBuffer cannot move, and growable ones make V8 compile the kernel for
+ * a second array kind), each buffer is freed by the garbage collector independently (a
+ * FinalizationRegistry tells the workers to drop theirs), and subarray views of an allocated
+ * array work too. The bias is not
  * ours (it is a view into the checkpoint), so it is copied into a shared scratch per call: N
  * floats, nothing next to R·K·N multiply-adds.
  *
@@ -32,13 +34,7 @@
  */
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from './backend.ts';
-import {
-  checkLinearArguments,
-  linearPacked,
-  packLinearWeight,
-  packedWeightLength,
-  type PackedLinearWeight,
-} from './linear-packed.ts';
+import { checkLinearArguments, linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
 import {
   ACKNOWLEDGED,
   ACTIVATION,
@@ -189,12 +185,14 @@ class ThreadedLinearBackend implements ThreadedBackend {
     for (const worker of this.workers) worker.unref();
   }
 
-  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): PackedLinearWeight {
+  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): LinearWeightView {
     this.checkUsable();
-    const buffer = new SharedArrayBuffer(packedWeightLength(outFeatures, inFeatures) * 4);
-    const packed = packLinearWeight(weight, outFeatures, inFeatures, new Float32Array(buffer));
-    this.register(buffer, { outFeatures, inFeatures });
-    return packed;
+    wrapLinearWeight(weight, outFeatures, inFeatures); // checks the sizes before anything is allocated
+    const shared = new Float32Array(new SharedArrayBuffer(weight.length * 4)); // [outFeatures, inFeatures]
+    shared.set(weight); // the same layout: a plain copy, no repacking
+    const prepared = wrapLinearWeight(shared, outFeatures, inFeatures);
+    this.register(shared.buffer as SharedArrayBuffer, { outFeatures, inFeatures });
+    return prepared;
   }
 
   allocate(length: number): Float32Array {
@@ -226,7 +224,7 @@ class ThreadedLinearBackend implements ThreadedBackend {
     const multiplyAdds = rows * prepared.inFeatures * prepared.outFeatures;
     const chunkRows = this.chunkRows(rows, multiplyAdds);
     if (chunkRows >= rows) {
-      linearPacked(out, x, prepared, bias, 0, rows, activation);
+      linearTiled(out, x, prepared, bias, 0, rows, activation);
       return;
     }
     const biasId = bias === null ? -1 : this.stageBias(bias);
@@ -259,7 +257,7 @@ class ThreadedLinearBackend implements ThreadedBackend {
       const rowStart = chunk * chunkRows;
       const rowEnd = Math.min(rows, rowStart + chunkRows);
       try {
-        linearPacked(out, x, prepared, bias, rowStart, rowEnd, activation);
+        linearTiled(out, x, prepared, bias, rowStart, rowEnd, activation);
       } finally {
         Atomics.add(control, FINISHED, rowEnd - rowStart); // counted even on failure: the wait must end
       }

@@ -1,9 +1,10 @@
 /**
- * The packed linear kernel against the plain one (linear.ts + geluInPlace), on random inputs.
+ * The tiled linear kernel (linear-packed.ts, reading W in place) against the plain one
+ * (linear.ts + geluInPlace), on random inputs.
  *
  * Both accumulate in float64 in the same order (bias first, then k = 0, 1, …) and round to float32
- * once, so the packed kernel must agree bit for bit, not merely within a tolerance: any
- * difference means the tile or the packing reads a wrong weight or input.
+ * once, so the tiled kernel must agree bit for bit, not merely within a tolerance: any
+ * difference means a tile reads a wrong weight or input.
  */
 
 import { describe, expect, it } from 'vitest';
@@ -11,14 +12,7 @@ import fc from 'fast-check';
 import { linear } from '../../src/tensor/linear.ts';
 import { geluInPlace } from '../../src/tensor/gelu.ts';
 import { plainBackend } from '../../src/tensor/backend.ts';
-import {
-  LinearShapeError,
-  PANEL_WIDTH,
-  linearPacked,
-  packLinearWeight,
-  packedWeightLength,
-  wrapPackedLinearWeight,
-} from '../../src/tensor/linear-packed.ts';
+import { LinearShapeError, linearTiled, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 
 /** Deterministic uniform floats in [-scale, scale) (mulberry32), so a failure can be replayed. */
@@ -61,7 +55,7 @@ function firstDifference(a: Float32Array, b: Float32Array): number {
 function expectIdentical(actual: Float32Array, expected: Float32Array, label: string): void {
   const i = firstDifference(actual, expected);
   if (i !== -1) {
-    expect.fail(`${label}: first difference at ${i}: packed ${actual[i]} vs plain ${expected[i]}`);
+    expect.fail(`${label}: first difference at ${i}: tiled ${actual[i]} vs plain ${expected[i]}`);
   }
 }
 
@@ -79,13 +73,13 @@ function runCase({ rows, inFeatures, outFeatures, withBias, activation, seed }: 
   const weight = randomArray(outFeatures * inFeatures, seed + 1, 0.5);
   const bias = withBias ? randomArray(outFeatures, seed + 2) : null;
   const expected = plainLinear(x, weight, bias, rows, inFeatures, outFeatures, activation);
-  const packed = packLinearWeight(weight, outFeatures, inFeatures);
+  const wrapped = wrapLinearWeight(weight, outFeatures, inFeatures);
   const out = new Float32Array(rows * outFeatures).fill(Number.NaN); // must all be overwritten
-  linearPacked(out, x, packed, bias, 0, rows, activation);
+  linearTiled(out, x, wrapped, bias, 0, rows, activation);
   expectIdentical(out, expected, `[${rows}×${inFeatures}]·[${outFeatures}×${inFeatures}]ᵀ bias=${withBias} ${activation}`);
 }
 
-describe('linearPacked vs plain linear', () => {
+describe('linearTiled vs plain linear', () => {
   // Sizes around the tile (2 rows × 4 features): 1, below, at and just past each multiple.
   const rowCounts = [1, 2, 3, 5, 16, 17];
   const featureCounts = [1, 3, 4, 5, 8, 17];
@@ -146,7 +140,7 @@ describe('linearPacked vs plain linear', () => {
     for (const activation of ['none', 'gelu'] as const) {
       const expected = plainLinear(x, weight, bias, rows, inFeatures, outFeatures, activation);
       const out = new Float32Array(rows * outFeatures);
-      linearPacked(out, x, packLinearWeight(weight, outFeatures, inFeatures), bias, 0, rows, activation);
+      linearTiled(out, x, wrapLinearWeight(weight, outFeatures, inFeatures), bias, 0, rows, activation);
       expectIdentical(out, expected, `large magnitudes ${activation}`);
     }
   });
@@ -156,13 +150,13 @@ describe('linearPacked vs plain linear', () => {
     const x = randomArray(rows * inFeatures, 21);
     const weight = randomArray(outFeatures * inFeatures, 22);
     const bias = randomArray(outFeatures, 23);
-    const packed = packLinearWeight(weight, outFeatures, inFeatures);
+    const wrapped = wrapLinearWeight(weight, outFeatures, inFeatures);
     const expected = plainLinear(x, weight, bias, rows, inFeatures, outFeatures, 'gelu');
     const sentinel = 12345;
     for (let start = 0; start <= rows; start++) {
       for (let end = start; end <= rows; end++) {
         const out = new Float32Array(rows * outFeatures).fill(sentinel);
-        linearPacked(out, x, packed, bias, start, end, 'gelu');
+        linearTiled(out, x, wrapped, bias, start, end, 'gelu');
         for (let r = 0; r < rows; r++) {
           const row = out.subarray(r * outFeatures, (r + 1) * outFeatures);
           if (r >= start && r < end) {
@@ -182,84 +176,73 @@ describe('linearPacked vs plain linear', () => {
     const weight = randomArray(outFeatures * inFeatures, 32);
     const outBacking = new Float32Array(5 + rows * outFeatures);
     const out = outBacking.subarray(5);
-    linearPacked(out, x, packLinearWeight(weight, outFeatures, inFeatures), null, 0, rows);
+    linearTiled(out, x, wrapLinearWeight(weight, outFeatures, inFeatures), null, 0, rows);
     expectIdentical(out, plainLinear(x, weight, null, rows, inFeatures, outFeatures, 'none'), 'offset views');
     expect(Array.from(outBacking.subarray(0, 5))).toEqual([0, 0, 0, 0, 0]);
   });
 });
 
-describe('packLinearWeight', () => {
-  it('lays weights out as panels [⌈N/4⌉, K, 4], zero-padded', () => {
-    const outFeatures = 6, inFeatures = 3;
-    const weight = Float32Array.from({ length: outFeatures * inFeatures }, (_, i) => i + 1); // W[n, k] = n·3 + k + 1
-    const { data } = packLinearWeight(weight, outFeatures, inFeatures);
-    expect(data.length).toBe(2 * inFeatures * PANEL_WIDTH);
-    for (let panel = 0; panel < 2; panel++) {
-      for (let k = 0; k < inFeatures; k++) {
-        for (let lane = 0; lane < PANEL_WIDTH; lane++) {
-          const n = panel * PANEL_WIDTH + lane;
-          const expected = n < outFeatures ? weight[n * inFeatures + k] : 0;
-          expect(data[(panel * inFeatures + k) * PANEL_WIDTH + lane], `panel ${panel} k ${k} lane ${lane}`).toBe(expected);
-        }
-      }
-    }
-  });
-
-  it('writes into a given target and clears its padding lanes', () => {
-    const outFeatures = 5, inFeatures = 4;
+describe('wrapLinearWeight', () => {
+  it('uses the caller\'s floats in place: no copy, and the kernel reads them as they are', () => {
+    const outFeatures = 6, inFeatures = 3, rows = 3;
     const weight = randomArray(outFeatures * inFeatures, 41);
-    const target = new Float32Array(packedWeightLength(outFeatures, inFeatures)).fill(99);
-    const packed = packLinearWeight(weight, outFeatures, inFeatures, target);
-    expect(packed.data).toBe(target);
-    expect(target.includes(99)).toBe(false);
-    const x = randomArray(2 * inFeatures, 42);
-    const out = new Float32Array(2 * outFeatures);
-    linearPacked(out, x, packed, null, 0, 2);
-    expectIdentical(out, plainLinear(x, weight, null, 2, inFeatures, outFeatures, 'none'), 'packed into target');
+    const wrapped = wrapLinearWeight(weight, outFeatures, inFeatures);
+    expect(wrapped.data).toBe(weight);
+    expect(wrapped.outFeatures).toBe(outFeatures);
+    expect(wrapped.inFeatures).toBe(inFeatures);
+    // Changing W after wrapping changes the result: the view is read, not a copy taken at wrap time.
+    weight[2 * inFeatures + 1] = 7;
+    const x = randomArray(rows * inFeatures, 42);
+    const out = new Float32Array(rows * outFeatures);
+    linearTiled(out, x, wrapped, null, 0, rows);
+    expectIdentical(out, plainLinear(x, weight, null, rows, inFeatures, outFeatures, 'none'), 'after changing W');
   });
 
-  it('wraps already packed floats without copying', () => {
-    const weight = randomArray(3 * 2, 51);
-    const first = packLinearWeight(weight, 3, 2);
-    const wrapped = wrapPackedLinearWeight(first.data, 3, 2);
-    expect(wrapped.data).toBe(first.data);
-    expect(() => wrapPackedLinearWeight(new Float32Array(7), 3, 2)).toThrow(LinearShapeError);
+  it('works on a subarray view of a larger buffer (a tensor inside the checkpoint)', () => {
+    const outFeatures = 5, inFeatures = 7, rows = 4;
+    const checkpoint = randomArray(11 + outFeatures * inFeatures + 13, 43);
+    const weight = checkpoint.subarray(11, 11 + outFeatures * inFeatures);
+    const bias = checkpoint.subarray(0, outFeatures);
+    const x = randomArray(rows * inFeatures, 44);
+    const out = new Float32Array(rows * outFeatures);
+    linearTiled(out, x, wrapLinearWeight(weight, outFeatures, inFeatures), bias, 0, rows, 'gelu');
+    expectIdentical(out, plainLinear(x, weight, bias, rows, inFeatures, outFeatures, 'gelu'), 'checkpoint view');
   });
 
   it('rejects bad sizes with a message naming the culprit', () => {
-    expect(() => packLinearWeight(new Float32Array(11), 3, 4)).toThrow(/weight has 11 floats, expected .* 12/);
-    expect(() => packLinearWeight(new Float32Array(0), 0, 4)).toThrow(/outFeatures must be a positive integer/);
-    expect(() => packLinearWeight(new Float32Array(6), 3, 2.5)).toThrow(/inFeatures must be a positive integer/);
-    expect(() => packLinearWeight(new Float32Array(12), 3, 4, new Float32Array(12))).toThrow(/target has 12 floats, expected 16/);
+    expect(() => wrapLinearWeight(new Float32Array(11), 3, 4)).toThrow(/weight has 11 floats, expected .* 12/);
+    expect(() => wrapLinearWeight(new Float32Array(13), 3, 4)).toThrow(/weight has 13 floats, expected .* 12/);
+    expect(() => wrapLinearWeight(new Float32Array(0), 0, 4)).toThrow(/outFeatures must be a positive integer/);
+    expect(() => wrapLinearWeight(new Float32Array(6), 3, 2.5)).toThrow(/inFeatures must be a positive integer/);
   });
 });
 
-describe('linearPacked argument checks', () => {
+describe('linearTiled argument checks', () => {
   const rows = 3, inFeatures = 4, outFeatures = 5;
-  const packed = packLinearWeight(randomArray(outFeatures * inFeatures, 61), outFeatures, inFeatures);
+  const wrapped = wrapLinearWeight(randomArray(outFeatures * inFeatures, 61), outFeatures, inFeatures);
   const x = randomArray(rows * inFeatures, 62);
   const out = new Float32Array(rows * outFeatures);
 
   it('rejects short buffers, a wrong bias, bad row ranges and unknown activations', () => {
-    expect(() => linearPacked(out, x.subarray(1), packed, null, 0, rows)).toThrow(/x has 11 floats/);
-    expect(() => linearPacked(out.subarray(1), x, packed, null, 0, rows)).toThrow(/out has 14 floats/);
-    expect(() => linearPacked(out, x, packed, new Float32Array(4), 0, rows)).toThrow(/bias has 4 floats, expected outFeatures = 5/);
-    expect(() => linearPacked(out, x, packed, null, 2, 1)).toThrow(/row range \[2, 1\)/);
-    expect(() => linearPacked(out, x, packed, null, -1, 1)).toThrow(LinearShapeError);
-    expect(() => linearPacked(out, x, packed, null, 0, 1.5)).toThrow(LinearShapeError);
-    expect(() => linearPacked(out, x, packed, null, 0, 4)).toThrow(/rows up to 4/);
+    expect(() => linearTiled(out, x.subarray(1), wrapped, null, 0, rows)).toThrow(/x has 11 floats/);
+    expect(() => linearTiled(out.subarray(1), x, wrapped, null, 0, rows)).toThrow(/out has 14 floats/);
+    expect(() => linearTiled(out, x, wrapped, new Float32Array(4), 0, rows)).toThrow(/bias has 4 floats, expected outFeatures = 5/);
+    expect(() => linearTiled(out, x, wrapped, null, 2, 1)).toThrow(/row range \[2, 1\)/);
+    expect(() => linearTiled(out, x, wrapped, null, -1, 1)).toThrow(LinearShapeError);
+    expect(() => linearTiled(out, x, wrapped, null, 0, 1.5)).toThrow(LinearShapeError);
+    expect(() => linearTiled(out, x, wrapped, null, 0, 4)).toThrow(/rows up to 4/);
     // @ts-expect-error: an activation the kernel does not know
-    expect(() => linearPacked(out, x, packed, null, 0, rows, 'relu')).toThrow(/unknown activation "relu"/);
+    expect(() => linearTiled(out, x, wrapped, null, 0, rows, 'relu')).toThrow(/unknown activation "relu"/);
   });
 
-  it('rejects a weight that was not packed, and out overlapping x', () => {
-    const fake = { outFeatures, inFeatures, data: new Float32Array(packedWeightLength(outFeatures, inFeatures)) };
-    expect(() => linearPacked(out, x, fake, null, 0, rows)).toThrow(/not prepared by packLinearWeight/);
+  it('rejects a weight that was not wrapped, and out overlapping x', () => {
+    const fake = { outFeatures, inFeatures, data: new Float32Array(outFeatures * inFeatures) };
+    expect(() => linearTiled(out, x, fake, null, 0, rows)).toThrow(/not prepared by wrapLinearWeight/);
     const shared = new Float32Array(rows * outFeatures + rows * inFeatures);
     const overlapping = shared.subarray(2);
-    expect(() => linearPacked(shared, overlapping, packed, null, 0, rows)).toThrow(/overlaps x/);
+    expect(() => linearTiled(shared, overlapping, wrapped, null, 0, rows)).toThrow(/overlaps x/);
     // Disjoint parts of one buffer are fine.
-    linearPacked(shared.subarray(0, rows * outFeatures), shared.subarray(rows * outFeatures), packed, null, 0, rows);
+    linearTiled(shared.subarray(0, rows * outFeatures), shared.subarray(rows * outFeatures), wrapped, null, 0, rows);
   });
 });
 
@@ -274,9 +257,9 @@ describe('packedBackend', () => {
         const expected = plainBackend.allocate(rows * outFeatures);
         plainBackend.linear(expected, x, plainBackend.prepare(weight, outFeatures, inFeatures), bias, rows, activation);
         const out = packedBackend.allocate(rows * outFeatures);
-        const xPacked = packedBackend.allocate(rows * inFeatures);
-        xPacked.set(x);
-        packedBackend.linear(out, xPacked, packedBackend.prepare(weight, outFeatures, inFeatures), bias, rows, activation);
+        const xCopy = packedBackend.allocate(rows * inFeatures);
+        xCopy.set(x);
+        packedBackend.linear(out, xCopy, packedBackend.prepare(weight, outFeatures, inFeatures), bias, rows, activation);
         expectIdentical(out, expected, `backend ${rows}×${inFeatures}→${outFeatures} ${activation}`);
       }
     }
@@ -288,6 +271,13 @@ describe('packedBackend', () => {
     expect(Array.from(buffer)).toEqual(new Array(10).fill(0));
     const foreign = plainBackend.prepare(new Float32Array(4), 2, 2);
     expect(() => packedBackend.linear(new Float32Array(2), new Float32Array(2), foreign, null, 1)).toThrow(LinearShapeError);
+  });
+
+  it('prepares a weight in place: the checkpoint\'s view is the only copy', () => {
+    const weight = randomArray(4 * 3, 300);
+    const prepared = packedBackend.prepare(weight, 4, 3) as unknown as { data: Float32Array };
+    expect(prepared.data).toBe(weight);
+    expect(() => packedBackend.prepare(new Float32Array(11), 4, 3)).toThrow(/weight has 11 floats/);
   });
 
   it('accepts zero rows', () => {

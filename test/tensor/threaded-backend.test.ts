@@ -208,14 +208,51 @@ describe('threaded backend, 2 threads', () => {
     const out = backend.allocate(4 * 64);
     expect(() => backend.linear(out, new Float32Array(4 * 64), weight, null, 4)).toThrow(/x was not allocated by this backend/);
     expect(() => backend.linear(new Float32Array(4 * 64), x, weight, null, 4)).toThrow(/out was not allocated by this backend/);
-    const foreignPacked = packedBackend.prepare(randomArray(64 * 64, 52), 64, 64);
-    expect(() => backend.linear(out, x, foreignPacked, null, 4)).toThrow(/weight was not prepared by this backend/);
+    // Prepared by packedBackend: the kernel accepts its kind, but its floats are not in shared memory.
+    const foreignInPlace = packedBackend.prepare(randomArray(64 * 64, 52), 64, 64);
+    expect(() => backend.linear(out, x, foreignInPlace, null, 4)).toThrow(/weight was not prepared by this backend/);
     const foreignPlain = plainBackend.prepare(randomArray(64 * 64, 52), 64, 64);
     expect(() => backend.linear(out, x, foreignPlain, null, 4)).toThrow(LinearShapeError);
     expect(() => backend.linear(out, x, weight, new Float32Array(3), 4)).toThrow(/bias has 3 floats/);
     expect(() => backend.allocate(-1)).toThrow(ThreadedBackendError);
     // The backend still works after refusing bad calls.
     checkAgainstPlain(backend, { rows: 4, inFeatures: 384, outFeatures: 384, withBias: true, activation: 'none', seed: 53 });
+  });
+});
+
+describe('threaded backend weights', () => {
+  it('copies each weight into shared memory as is ([outFeatures, inFeatures], no repacking)', async () => {
+    const backend = await createThreadedBackend({ threads: 1 });
+    try {
+      const outFeatures = 7, inFeatures = 5, rows = 3;
+      const weightValues = randomArray(outFeatures * inFeatures, 91);
+      const prepared = backend.prepare(weightValues, outFeatures, inFeatures) as unknown as { data: Float32Array };
+      expect(prepared.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(prepared.data).not.toBe(weightValues);
+      expect(Array.from(prepared.data)).toEqual(Array.from(weightValues));
+      // A copy: changing the caller's floats afterwards does not change the results.
+      const xValues = randomArray(rows * inFeatures, 92);
+      const expected = new Float32Array(rows * outFeatures);
+      plainBackend.linear(expected, xValues, plainBackend.prepare(weightValues.slice(), outFeatures, inFeatures), null, rows);
+      weightValues.fill(0);
+      const x = backend.allocate(rows * inFeatures);
+      x.set(xValues);
+      const out = backend.allocate(rows * outFeatures);
+      backend.linear(out, x, prepared as never, null, rows);
+      expectIdentical(out, expected, 'after the source changed');
+    } finally {
+      backend.dispose();
+    }
+  });
+
+  it('rejects a weight of the wrong length, naming the sizes', async () => {
+    const backend = await createThreadedBackend({ threads: 1 });
+    try {
+      expect(() => backend.prepare(new Float32Array(11), 3, 4)).toThrow(/weight has 11 floats, expected .* 12/);
+      expect(() => backend.prepare(new Float32Array(0), 0, 4)).toThrow(/outFeatures must be a positive integer/);
+    } finally {
+      backend.dispose();
+    }
   });
 });
 
