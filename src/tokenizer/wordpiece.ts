@@ -75,11 +75,15 @@ class TokenTrie {
 export class WordPiece {
   readonly unkId: number;
   readonly maxInputCharsPerWord: number;
-  private readonly trie = new TokenTrie();
   /** Every token → id, for the whole-word fast path. */
   private readonly wholeWords: Map<string, number>;
-  /** Where continuation pieces start: the node of "##" (-1 if no token starts with it). */
-  private readonly continuationRoot: number;
+  private readonly continuingSubwordPrefix: string;
+  /**
+   * The trie of every token, and the node of "##" where continuation pieces start (-1 if no
+   * token starts with it). Built on the first word that is not a token of its own: building it
+   * is most of a tokenizer's construction time, and many short texts never need it.
+   */
+  private splitter: { trie: TokenTrie; continuationRoot: number } | null = null;
   /** (id, start, end) of each piece found so far in the current word; reused across words. */
   private readonly pieces: number[] = [];
 
@@ -87,8 +91,16 @@ export class WordPiece {
     this.unkId = options.unkId;
     this.maxInputCharsPerWord = options.maxInputCharsPerWord;
     this.wholeWords = vocab.tokenToId;
-    for (const [token, id] of vocab.tokenToId) this.trie.insert(token, id);
-    this.continuationRoot = this.trie.walk(options.continuingSubwordPrefix);
+    this.continuingSubwordPrefix = options.continuingSubwordPrefix;
+  }
+
+  private get trieOfTokens(): { trie: TokenTrie; continuationRoot: number } {
+    if (this.splitter === null) {
+      const trie = new TokenTrie();
+      for (const [token, id] of this.wholeWords) trie.insert(token, id);
+      this.splitter = { trie, continuationRoot: trie.walk(this.continuingSubwordPrefix) };
+    }
+    return this.splitter;
   }
 
   /**
@@ -111,10 +123,11 @@ export class WordPiece {
     }
     // First find every piece; only if all of them match are they reported.
     const pieces = this.pieces;
+    const { trie, continuationRoot } = this.trieOfTokens;
     let count = 0;
     for (let pieceStart = start; pieceStart < end; ) {
-      const root = pieceStart === start ? TokenTrie.ROOT : this.continuationRoot;
-      const [id, pieceEnd] = this.longestMatch(text, pieceStart, end, root);
+      const root = pieceStart === start ? TokenTrie.ROOT : continuationRoot;
+      const [id, pieceEnd] = this.longestMatch(trie, text, pieceStart, end, root);
       if (id < 0) {
         onPiece(this.unkId, start, end);
         return;
@@ -132,14 +145,14 @@ export class WordPiece {
    * The longest token that text[from, …) starts with, walking the trie from `root`:
    * [id, end], or [-1, from] if none.
    */
-  private longestMatch(text: string, from: number, end: number, root: number): [number, number] {
+  private longestMatch(trie: TokenTrie, text: string, from: number, end: number, root: number): [number, number] {
     let bestId = -1;
     let bestEnd = from;
     let node = root;
     for (let i = from; i < end && node >= 0; i++) {
-      node = this.trie.child(node, text.charCodeAt(i));
+      node = trie.child(node, text.charCodeAt(i));
       if (node < 0) break;
-      const id = this.trie.tokenIds[node]!;
+      const id = trie.tokenIds[node]!;
       // A piece may not end between the two halves of a surrogate pair.
       const midPair = i + 1 < end && isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1));
       if (id >= 0 && !midPair) {
