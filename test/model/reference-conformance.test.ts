@@ -52,6 +52,7 @@ for (const [variant, backendName] of runs) {
       });
     });
     const worst = { sentenceEmbedding: 0, cosine: 0, meanPooled: 0, hidden: 0 };
+    const perCase = new Map<string, { sentenceEmbedding: number; hidden?: number }>(); // for the printed table
     const H = config.hiddenSize;
 
     afterAll(() => {
@@ -60,7 +61,9 @@ for (const [variant, backendName] of runs) {
       console.log(
         `[${variant}, ${backendName}] max abs error vs float64 reference: sentence_embedding ${worst.sentenceEmbedding.toExponential(2)}, ` +
           `mean_pooled ${worst.meanPooled.toExponential(2)}, hidden states ${worst.hidden.toExponential(2)}; ` +
-          `min cosine 1 − ${worst.cosine.toExponential(2)}`,
+          `min cosine 1 − ${worst.cosine.toExponential(2)}\n` +
+          [...perCase].map(([name, e]) => `  ${name}: sentence_embedding ${e.sentenceEmbedding.toExponential(2)}` +
+            (e.hidden === undefined ? '' : `, hidden states ${e.hidden.toExponential(2)}`)).join('\n'),
       );
     });
 
@@ -77,6 +80,9 @@ for (const [variant, backendName] of runs) {
           const cosineGap = 1 - cosine(embeddings[b]!, c.sentence_embedding[b]!);
           const pooledError = maxAbsDiff(pooled.subarray(b * H, (b + 1) * H), c.mean_pooled[b]!);
           worst.sentenceEmbedding = Math.max(worst.sentenceEmbedding, embeddingError);
+          const entry = perCase.get(c.case) ?? { sentenceEmbedding: 0 };
+          entry.sentenceEmbedding = Math.max(entry.sentenceEmbedding, embeddingError);
+          perCase.set(c.case, entry);
           worst.cosine = Math.max(worst.cosine, cosineGap);
           worst.meanPooled = Math.max(worst.meanPooled, pooledError);
           expect(embeddingError, `row ${b} sentence_embedding`).toBeLessThanOrEqual(TOLERANCE.sentenceEmbedding);
@@ -106,6 +112,9 @@ for (const [variant, backendName] of runs) {
           },
         });
         expect(errors.length).toBe(config.numLayers + 1);
+        const entry = perCase.get(c.case) ?? { sentenceEmbedding: 0 };
+        entry.hidden = Math.max(...errors);
+        perCase.set(c.case, entry);
         for (const [stage, error] of errors.entries()) {
           worst.hidden = Math.max(worst.hidden, error);
           expect(error, `hidden_states[${stage}]`).toBeLessThanOrEqual(TOLERANCE.hidden);
