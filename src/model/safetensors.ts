@@ -451,7 +451,9 @@ function describe(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    // Too deeply nested for JSON.stringify; String() would recurse just as deep (arrays join
+    // their elements), so name only the kind of value.
+    text = Array.isArray(value) ? 'a deeply nested array' : typeof value === 'object' ? 'a deeply nested object' : typeof value;
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

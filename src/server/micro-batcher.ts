@@ -10,9 +10,9 @@
  * starts as soon as the previous one ends: under load, batches fill up by themselves, with no
  * added wait. When the model is idle, a request starts at once by default; `maxWaitMs` > 0 makes
  * it wait that long for company first (or until `maxBatchSize` sequences are waiting). Measured
- * with closed-loop clients (bench/server-load.ts), waiting never paid: the forward pass of the
- * default kernels costs about the same per sentence in a batch as alone, so a wait only adds
- * latency. A large request is cut across several batches; first come, first served.
+ * (bench/server-load.ts), the wait did not pay: under load batches form without it, and on an
+ * idle server it only adds latency. A large request is cut across several batches; first come,
+ * first served.
  *
  * The queue is bounded: `submit` refuses (QueueFullError) a request whose sequences would take
  * the waiting count past `maxQueuedSequences`, so overload turns into quick refusals instead of
@@ -26,8 +26,8 @@
  * the token limit bounds: no socket is read and no timer fires meanwhile (the server's keep-alive
  * timeout is set well above it).
  *
- * Left out: priorities, and running two batches at once (one model, one thread of compute; more
- * throughput comes from more processes, see docs/server.md).
+ * Left out: priorities, and running two batches at once (one model per process, whose matmul
+ * threads already share each batch; more throughput comes from more processes, docs/server.md).
  */
 
 import type { TokenSequence } from '../model/token-batch.ts';
