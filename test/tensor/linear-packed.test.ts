@@ -14,20 +14,8 @@ import { geluInPlace } from '../../src/tensor/gelu.ts';
 import { plainBackend } from '../../src/tensor/backend.ts';
 import { LinearShapeError, linearTiled, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
+import { firstDifference, randomArray } from '../helpers/random.ts';
 
-/** Deterministic uniform floats in [-scale, scale) (mulberry32), so a failure can be replayed. */
-function randomArray(length: number, seed: number, scale = 1): Float32Array {
-  let state = seed >>> 0;
-  const data = new Float32Array(length);
-  for (let i = 0; i < length; i++) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    data[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return data;
-}
 
 /** The reference: linear.ts, then GELU as a separate pass. */
 function plainLinear(
@@ -45,12 +33,6 @@ function plainLinear(
   return out;
 }
 
-/** Index of the first element that differs (by Object.is: -0 ≠ +0), or -1. */
-function firstDifference(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Math.min(a.length, b.length);
-  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return i;
-  return -1;
-}
 
 function expectIdentical(actual: Float32Array, expected: Float32Array, label: string): void {
   const i = firstDifference(actual, expected);
