@@ -121,6 +121,9 @@ async function* fromArray(texts: string[]): AsyncGenerator<InputText> {
   for (let i = 0; i < texts.length; i++) yield { text: texts[i]!, line: i + 1 };
 }
 
+/** Texts embedded per chunk by the streaming commands: large enough for length sorting to pay, small enough to keep memory flat. */
+export const CHUNK_TEXTS = 1024;
+
 /** Groups a stream of texts into arrays of at most `size`. */
 export async function* chunked(texts: AsyncIterable<InputText>, size: number): AsyncGenerator<InputText[]> {
   let chunk: InputText[] = [];

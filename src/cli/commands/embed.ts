@@ -12,15 +12,12 @@ import { EmbeddingMatrix } from '../../api/embedding-matrix.ts';
 import { PRECISIONS, quantizeEmbeddings, type Precision } from '../../api/quantize.ts';
 import type { EmbedProgress } from '../../model/sentence-encoder.ts';
 import { createProgressBar } from '../../node/hub/progress-bar.ts';
-import { chunked, countLines, textSource } from '../input.ts';
+import { CHUNK_TEXTS, chunked, countLines, textSource } from '../input.ts';
 import { parseCommandArgs, stringOption, UsageError, type CliIO, type Command } from '../io.ts';
 import {
   EMBEDDING_OPTIONS, EMBEDDING_OPTIONS_HELP, embeddingOptions, MODEL_OPTIONS, MODEL_OPTIONS_HELP, openEncoder,
 } from '../model-options.ts';
 import { chooseFormat, createWriter, type EmbeddingWriter } from '../output.ts';
-
-/** Texts embedded per chunk: large enough for length sorting to pay, small enough to stay flat. */
-const CHUNK_TEXTS = 1024;
 
 const OPTIONS = {
   ...MODEL_OPTIONS,

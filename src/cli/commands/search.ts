@@ -8,13 +8,11 @@
 import { SearchAccumulator } from '../../api/semantic-search.ts';
 import type { EmbedProgress } from '../../model/sentence-encoder.ts';
 import { createProgressBar } from '../../node/hub/progress-bar.ts';
-import { chunked, countLines, readTextFile, type InputText } from '../input.ts';
+import { CHUNK_TEXTS, chunked, countLines, readTextFile, type InputText } from '../input.ts';
 import { parseCommandArgs, positiveIntegerOption, stringOption, UsageError, writeOut, type CliIO, type Command } from '../io.ts';
 import {
   EMBEDDING_OPTIONS, EMBEDDING_OPTIONS_HELP, embeddingOptions, MODEL_OPTIONS, MODEL_OPTIONS_HELP, openEncoder,
 } from '../model-options.ts';
-
-const CHUNK_TEXTS = 1024;
 
 const OPTIONS = {
   ...MODEL_OPTIONS,
