@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SentenceEncoder, type SentenceEncoderParts } from './model/sentence-encoder.ts';
 import { SentenceTokenizer } from './model/sentence-tokenizer.ts';
+import { readLargeFile } from './node/read-large-file.ts';
 import { readModuleLayout } from './model/sentence-transformers-config.ts';
 import type { BertConfig } from './model/config.ts';
 import { fileSize, inModule } from './node/hub/model-files.ts';
@@ -122,9 +123,7 @@ export async function readModelFolder(dir: string, options: { weights?: boolean 
   if (options.weights ?? true) {
     const path = join(dir, t('model.safetensors'));
     try {
-      const buffer = await readFile(path);
-      // A view of the same memory, not a copy: the weights are held once.
-      parts.weights = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      parts.weights = await readLargeFile(path); // held once: the model's tensors are views of it
       files.push(t('model.safetensors'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ModelFolderError(`cannot read ${path}: ${(error as Error).message}`);

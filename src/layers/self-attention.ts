@@ -37,12 +37,17 @@ export function attentionForward(
   // [T, H] x [H, 3H] → [T, 3H]
   backend.linear(queryKeyValue, hidden, layer.self.queryKeyValue.weight, layer.self.queryKeyValue.bias, T);
 
-  for (let b = 0; b + 1 < batch.sequenceStarts.length; b++) {
-    const start = batch.sequenceStarts[b];
-    const length = batch.sequenceStarts[b + 1] - start;
-    const observeSequence: AttentionProbsObserver | undefined = observe && ((...args) => observe(b, ...args));
-    // The fast kernel: bit-identical to the plain `multiHeadSelfAttention` (tensor/attention.ts).
-    multiHeadSelfAttentionFast(context, queryKeyValue, start, length, shape, attentionScratch, null, observeSequence);
+  if (backend.attention !== undefined && observe === undefined) {
+    // A threaded backend shares the (sequence, head) pairs between its threads: same kernel, same bits.
+    backend.attention(context, queryKeyValue, batch.sequenceStarts, shape, attentionScratch);
+  } else {
+    for (let b = 0; b + 1 < batch.sequenceStarts.length; b++) {
+      const start = batch.sequenceStarts[b]!;
+      const length = batch.sequenceStarts[b + 1]! - start;
+      const observeSequence: AttentionProbsObserver | undefined = observe && ((...args) => observe(b, ...args));
+      // The fast kernel: bit-identical to the plain `multiHeadSelfAttention` (tensor/attention.ts).
+      multiHeadSelfAttentionFast(context, queryKeyValue, start, length, shape, attentionScratch, null, observeSequence);
+    }
   }
 
   // [T, H] x [H, H] → [T, H], then residual + LayerNorm

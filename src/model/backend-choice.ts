@@ -16,8 +16,8 @@
  *
  * Threads: 1 by default here (the runtime-neutral core cannot know whether this thread may block
  * or how to start a worker); the Node adapter defaults to every available core and passes its
- * worker spawner. The SIMD backend runs on one thread: its single-thread speed is above the JS
- * kernel's on every core of this class of machine, so `threads` does not apply to it.
+ * worker spawner. 'simd' (and 'auto' when it picks SIMD) with `threads` > 1 shares each call's
+ * rows between workers running the same kernel over one shared WebAssembly.Memory.
  */
 
 import { plainBackend, type LinearBackend } from '../tensor/backend.ts';
@@ -30,7 +30,7 @@ export type BackendChoice = BackendName | LinearBackend;
 
 export interface BackendOptions {
   backend?: BackendChoice;
-  /** Threads for the 'js' backend, the calling thread included. Default 1. */
+  /** Threads for the 'js' and 'simd' backends, the calling thread included. Default 1. */
   threads?: number;
   /** How to start a worker thread (Node: the adapter's `spawnNodeLinearWorker`). Default: Web Workers. */
   spawnWorker?: SpawnLinearWorker;
@@ -48,9 +48,9 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
     case 'js':
       return threads === 1 ? packedBackend : threadedBackend(threads, options.spawnWorker);
     case 'simd':
-      return simdBackend(false);
+      return simdBackend(threads, options, false);
     case 'auto':
-      return simdBackend(true);
+      return simdBackend(threads, options, true);
     default:
       throw new ConfigError(`unknown backend ${JSON.stringify(backend)}: expected 'js', 'simd', 'auto' or 'plain'`);
   }
@@ -61,10 +61,15 @@ async function threadedBackend(threads: number, spawnWorker: SpawnLinearWorker |
   return createThreadedBackend(spawnWorker === undefined ? { threads } : { threads, spawnWorker });
 }
 
-async function simdBackend(fallBackToJs: boolean): Promise<LinearBackend> {
+async function simdBackend(threads: number, options: BackendOptions, fallBackToJs: boolean): Promise<LinearBackend> {
   const simd = await import('../tensor/simd/simd-backend.ts');
-  if (simd.simdSupported()) return simd.createSimdBackend();
-  if (fallBackToJs) return resolveBackend({ backend: 'js' });
+  if (simd.simdSupported()) {
+    if (threads === 1) return simd.createSimdBackend();
+    const { createThreadedSimdBackend } = await import('../tensor/threaded-backend.ts');
+    const { spawnWorker } = options;
+    return createThreadedSimdBackend(spawnWorker === undefined ? { threads } : { threads, spawnWorker });
+  }
+  if (fallBackToJs) return resolveBackend({ ...options, backend: 'js' });
   throw new ConfigError(
     "backend 'simd' is unavailable here: this runtime cannot compile WebAssembly SIMD (use 'js' or 'auto')",
   );

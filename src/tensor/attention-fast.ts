@@ -36,8 +36,11 @@
  *     softmax of each row
  *     context[i+r, h·d + c] = Σ_j P[r, j] · v_j[c]       2×4 tiles: (queries i, i+1) × (columns 4p … 4p+3)
  *
- * Left out: threads, and any change of arithmetic (no pre-scaled queries, no approximate exp):
- * this kernel must agree exactly with the plain one.
+ * Threads: heads are independent; the threaded backends hand (sequence, head) pairs to their
+ * workers, each running `attentionHeadFast` with its own scratch.
+ *
+ * Left out: any change of arithmetic (no pre-scaled queries, no approximate exp): this kernel
+ * must agree exactly with the plain one.
  */
 
 import {
@@ -71,32 +74,52 @@ export function multiHeadSelfAttentionFast(
   observeProbs?: AttentionProbsObserver,
 ): void {
   checkAttentionArguments(context, qkv, seqStart, seqLength, shape, scratch, additiveMask);
+  for (let h = 0; h < shape.numHeads; h++) {
+    attentionHeadFast(context, qkv, seqStart, seqLength, shape, scratch, h, additiveMask, observeProbs);
+  }
+}
+
+/**
+ * One head of `multiHeadSelfAttentionFast`: writes context columns h·d … h·d+d−1 of the
+ * sequence's rows. Heads are independent, so threads may take different (sequence, head) pairs
+ * (see the `attention` of the threaded backends); arguments are those of the caller above,
+ * already checked.
+ */
+export function attentionHeadFast(
+  context: Float32Array,
+  qkv: Float32Array,
+  seqStart: number,
+  seqLength: number,
+  shape: AttentionShape,
+  scratch: AttentionScratch,
+  h: number,
+  additiveMask: Float32Array | null = null,
+  observeProbs?: AttentionProbsObserver,
+): void {
   const { numHeads, headSize: d } = shape;
   const L = seqLength;
   const H = numHeads * d;
   const scale = 1 / Math.sqrt(d);
   const { queries, keyPanels, valuePanels, scores, scoreRows, scoreRowStride: S } = scratch;
 
-  for (let h = 0; h < numHeads; h++) {
-    packHead(queries, keyPanels, valuePanels, qkv, seqStart, L, H, d, h);
-    const column = h * d; // this head's first column in `context`
-    for (let i = 0; i < L; i += 2) {
-      const pair = i + 1 < L; // false for the last query of an odd length
-      // scores rows 0 and 1: queries i and i+1
-      if (pair) scoresForQueryPair(scores, queries, keyPanels, i, L, d, S, scale);
-      else scoresForQuery(scores, queries, keyPanels, i, L, d, scale);
-      // scores → probabilities, row by row (as in the plain kernel: mask, softmax, observer)
-      if (additiveMask !== null) addMask(scores, 0, additiveMask, L);
-      softmaxInPlace(scores, 0, L);
-      if (observeProbs) observeProbs(h, i, scoreRows[0], L);
-      if (pair) {
-        if (additiveMask !== null) addMask(scores, S, additiveMask, L);
-        softmaxInPlace(scores, S, L);
-        if (observeProbs) observeProbs(h, i + 1, scoreRows[1], L);
-      }
-      if (pair) contextForQueryPair(context, scores, valuePanels, seqStart + i, column, H, L, d, S);
-      else contextForQuery(context, scores, valuePanels, seqStart + i, column, H, L, d);
+  packHead(queries, keyPanels, valuePanels, qkv, seqStart, L, H, d, h);
+  const column = h * d; // this head's first column in `context`
+  for (let i = 0; i < L; i += 2) {
+    const pair = i + 1 < L; // false for the last query of an odd length
+    // scores rows 0 and 1: queries i and i+1
+    if (pair) scoresForQueryPair(scores, queries, keyPanels, i, L, d, S, scale);
+    else scoresForQuery(scores, queries, keyPanels, i, L, d, scale);
+    // scores → probabilities, row by row (as in the plain kernel: mask, softmax, observer)
+    if (additiveMask !== null) addMask(scores, 0, additiveMask, L);
+    softmaxInPlace(scores, 0, L);
+    if (observeProbs) observeProbs(h, i, scoreRows[0], L);
+    if (pair) {
+      if (additiveMask !== null) addMask(scores, S, additiveMask, L);
+      softmaxInPlace(scores, S, L);
+      if (observeProbs) observeProbs(h, i + 1, scoreRows[1], L);
     }
+    if (pair) contextForQueryPair(context, scores, valuePanels, seqStart + i, column, H, L, d, S);
+    else contextForQuery(context, scores, valuePanels, seqStart + i, column, H, L, d);
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * The one seam between the model and the matmul implementation.
  *
- * The linear layers are ~95% of the work, so they are the only thing a backend replaces; every
- * other step (embeddings, LayerNorm, softmax, pooling) stays plain TypeScript in `src/tensor`.
+ * The linear layers are most of the work, so they are what a backend replaces; a backend with
+ * threads may also take the attention step, to share it (still the TypeScript kernel of
+ * attention-fast.ts). Every other step (embeddings, LayerNorm, pooling) stays plain TypeScript
+ * in `src/tensor`, on the calling thread.
  * A backend:
  *   - prepares each weight matrix once, at load time: uses the checkpoint's view in place (the
  *     plain and default JS kernels), or copies it into the memory or layout its kernel needs
@@ -17,6 +19,7 @@
 
 import { linear } from './linear.ts';
 import { geluInPlace } from './gelu.ts';
+import type { AttentionScratch, AttentionShape } from './attention.ts';
 
 /** What may follow the matmul in the same pass. */
 export type LinearActivation = 'none' | 'gelu';
@@ -50,6 +53,21 @@ export interface LinearBackend {
    * earlier arrays: prepare all weights first, then allocate once (see model/workspace.ts).
    */
   allocate(length: number): Float32Array;
+  /**
+   * Optional: the attention of a whole packed batch, every (sequence, head) pair, for backends
+   * with threads to share it between. Without it the model runs `multiHeadSelfAttentionFast`
+   * (attention-fast.ts) sequence by sequence on the calling thread, and this must give exactly
+   * the same bits (it runs the same per-head function, wherever each pair falls).
+   * context: [T, H] written; qkv: [T, 3H] from this backend's `allocate`;
+   * sequenceStarts: [B + 1], sequence b owns rows sequenceStarts[b] … sequenceStarts[b+1]−1.
+   */
+  attention?(
+    context: Float32Array,
+    qkv: Float32Array,
+    sequenceStarts: Int32Array,
+    shape: AttentionShape,
+    scratch: AttentionScratch,
+  ): void;
   /** Frees workers or memory. The backend must not be used afterwards. */
   dispose(): void;
 }

@@ -41,7 +41,11 @@
  */
 
 import type { LinearActivation } from './backend.ts';
+import { attentionHeadFast } from './attention-fast.ts';
+import { createAttentionScratch, type AttentionScratch } from './attention.ts';
+import { geluInPlace } from './gelu.ts';
 import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
+import { matmulExportName, memoryImportModule, memoryImportName, type MatmulFunction } from './simd/kernel-interface.ts';
 
 // ── Control block layout ───────────────────────────────────────────────────────────────────
 export const GENERATION = 0; // bumped by the caller for every command; workers wait on it
@@ -59,8 +63,26 @@ export const BIAS_BUFFER = 11; // -1: no bias
 export const ROWS = 12;
 export const CHUNK_ROWS = 13;
 export const ACTIVATION = 14; // 0: none, 1: gelu
-export const WORKER_ROWS = 15; // rows computed by workers since the start, for statistics
-export const CONTROL_LENGTH = 16;
+export const WORKER_ROWS = 15; // rows (and attention items) computed by workers since the start, for statistics
+// Fields of a Command.SimdLinear job: byte addresses in the shared WebAssembly.Memory (stored as
+// int32, read back with >>> 0 since a wasm32 address may pass 2^31), and the matrix sizes.
+export const SIMD_OUT_ADDRESS = 16;
+export const SIMD_X_ADDRESS = 17;
+export const SIMD_WEIGHTS_ADDRESS = 18;
+export const SIMD_BIAS_ADDRESS = 19;
+export const SIMD_IN_FEATURES = 20;
+export const SIMD_OUT_FEATURES = 21;
+// Fields of a Command.Attention job; its items (ROWS) are (sequence, head) pairs, item k being
+// sequence ⌊k / heads⌋, head k mod heads; the sequence starts are in the job data (see below).
+// qkv is named by X_BUFFER/X_OFFSET, context by OUT_BUFFER/OUT_OFFSET, where the buffer
+// SIMD_MEMORY means the shared WebAssembly.Memory and the offset is then its byte address / 4.
+export const ATTENTION_HEADS = 22;
+export const ATTENTION_HEAD_SIZE = 23;
+export const ATTENTION_TOKENS = 24;
+export const CONTROL_LENGTH = 25;
+
+/** The buffer number that names the SIMD backend's shared memory instead of a registered buffer. */
+export const SIMD_MEMORY = -2;
 
 export const Command = {
   /** Compute a linear job described by the fields above. */
@@ -69,6 +91,10 @@ export const Command = {
   Sync: 2,
   /** Leave the job loop for good (the worker is then terminated). */
   Exit: 3,
+  /** Compute a job with the WebAssembly SIMD kernel: fields SIMD_* above, ROWS, CHUNK_ROWS, ACTIVATION. */
+  SimdLinear: 4,
+  /** Compute attention heads (attention-fast.ts): fields ATTENTION_* above. */
+  Attention: 5,
 } as const;
 
 // The claim word packs the low 20 bits of the generation above a 12-bit chunk index; index
@@ -123,7 +149,11 @@ export type ToWorkerMessage =
   | { type: 'init'; control: SharedArrayBuffer }
   | { type: 'register'; id: number; buffer: SharedArrayBuffer; weight?: { outFeatures: number; inFeatures: number } }
   | { type: 'release'; id: number }
-  | { type: 'resume'; generation: number };
+  | { type: 'resume'; generation: number }
+  /** The SIMD kernel, compiled once by the caller, and the shared memory it runs on. */
+  | { type: 'simd'; module: WebAssembly.Module; memory: WebAssembly.Memory }
+  /** A new (larger) job-data buffer: Int32 values a job needs beyond the control block. */
+  | { type: 'jobData'; buffer: SharedArrayBuffer };
 
 export type FromWorkerMessage = { type: 'ready' } | { type: 'error'; message: string };
 
@@ -138,6 +168,9 @@ export function runLinearWorker(port: LinearWorkerPort): void {
   let control: Int32Array | null = null;
   const buffers = new Map<number, Float32Array>(); // registration number → whole-buffer view
   const weights = new Map<number, LinearWeightView>();
+  let simd: { matmul: MatmulFunction; memory: WebAssembly.Memory } | null = null;
+  let jobData: Int32Array = new Int32Array(0);
+  let attentionScratch: AttentionScratch | null = null; // this worker's own, grown as needed
   let seenGeneration = 0;
 
   function serve(control: Int32Array): void {
@@ -152,6 +185,87 @@ export function runLinearWorker(port: LinearWorkerPort): void {
       // Sync: return to the event loop; the 'resume' message that follows acknowledges.
       if (command === Command.Sync || command === Command.Exit) return;
       if (command === Command.Linear) work(control, generation);
+      else if (command === Command.SimdLinear) workSimd(control, generation);
+      else if (command === Command.Attention) workAttention(control, generation);
+    }
+  }
+
+  /** A view of `length` floats named by a (buffer, offset) pair of fields, or undefined. */
+  function viewOf(control: Int32Array, bufferField: number, offsetField: number, length: number): Float32Array | undefined {
+    const buffer = Atomics.load(control, bufferField);
+    const offset = Atomics.load(control, offsetField) >>> 0;
+    if (buffer === SIMD_MEMORY) return simd === null ? undefined : new Float32Array(simd.memory.buffer, offset * 4, length);
+    return buffers.get(buffer)?.subarray(offset, offset + length);
+  }
+
+  /** Claims and computes (sequence, head) pairs of an attention job. */
+  function workAttention(control: Int32Array, generation: number): void {
+    const items = Atomics.load(control, ROWS);
+    const chunkItems = Atomics.load(control, CHUNK_ROWS);
+    if (items < 1 || chunkItems < 1) return; // fields of a job that is being rewritten: not ours
+    const chunkCount = Math.ceil(items / chunkItems);
+    const shape = { numHeads: Atomics.load(control, ATTENTION_HEADS), headSize: Atomics.load(control, ATTENTION_HEAD_SIZE) };
+    const hidden = shape.numHeads * shape.headSize;
+    const tokens = Atomics.load(control, ATTENTION_TOKENS);
+    const qkv = viewOf(control, X_BUFFER, X_OFFSET, tokens * 3 * hidden);
+    const context = viewOf(control, OUT_BUFFER, OUT_OFFSET, tokens * hidden);
+    for (;;) {
+      const chunk = claimChunk(control, generation, chunkCount);
+      if (chunk === -1) return;
+      const first = chunk * chunkItems;
+      const end = Math.min(items, first + chunkItems);
+      try {
+        if (qkv === undefined || context === undefined) throw new Error('attention job names a buffer this worker does not know');
+        for (let item = first; item < end; item++) {
+          const sequence = Math.floor(item / shape.numHeads);
+          const start = jobData[sequence]!;
+          const length = jobData[sequence + 1]! - start;
+          if (attentionScratch === null || attentionScratch.maxLength < length || attentionScratch.headSize !== shape.headSize) {
+            attentionScratch = createAttentionScratch(length, shape.headSize);
+          }
+          attentionHeadFast(context, qkv, start, length, shape, attentionScratch, item % shape.numHeads);
+        }
+      } catch (error) {
+        Atomics.store(control, FAILED, 1);
+        port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      }
+      Atomics.add(control, WORKER_ROWS, end - first);
+      Atomics.add(control, FINISHED, end - first);
+      Atomics.notify(control, FINISHED);
+    }
+  }
+
+  /** Claims and computes chunks of a SIMD job: the kernel on this worker's own instance. */
+  function workSimd(control: Int32Array, generation: number): void {
+    const rows = Atomics.load(control, ROWS);
+    const chunkRows = Atomics.load(control, CHUNK_ROWS);
+    if (rows < 1 || chunkRows < 1) return; // fields of a job that is being rewritten: not ours
+    const chunkCount = Math.ceil(rows / chunkRows);
+    const outAddress = Atomics.load(control, SIMD_OUT_ADDRESS) >>> 0;
+    const xAddress = Atomics.load(control, SIMD_X_ADDRESS) >>> 0;
+    const weightsAddress = Atomics.load(control, SIMD_WEIGHTS_ADDRESS) >>> 0;
+    const biasAddress = Atomics.load(control, SIMD_BIAS_ADDRESS) >>> 0;
+    const inFeatures = Atomics.load(control, SIMD_IN_FEATURES);
+    const outFeatures = Atomics.load(control, SIMD_OUT_FEATURES);
+    const gelu = Atomics.load(control, ACTIVATION) === 1;
+    for (;;) {
+      const chunk = claimChunk(control, generation, chunkCount);
+      if (chunk === -1) return;
+      const rowStart = chunk * chunkRows;
+      const chunkLength = Math.min(rows, rowStart + chunkRows) - rowStart;
+      try {
+        if (simd === null) throw new Error('SIMD job before the SIMD kernel was sent to this worker');
+        const chunkOut = outAddress + rowStart * outFeatures * 4; // rows [rowStart, rowStart + chunkLength)
+        simd.matmul(chunkOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, chunkLength, inFeatures, outFeatures);
+        // A shared memory's buffer may have grown since: take the current one for the view.
+        if (gelu) geluInPlace(new Float32Array(simd.memory.buffer, chunkOut, chunkLength * outFeatures), chunkLength * outFeatures);
+      } catch (error) {
+        Atomics.store(control, FAILED, 1);
+        port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      }
+      Atomics.add(control, WORKER_ROWS, chunkLength);
+      Atomics.add(control, FINISHED, chunkLength);
+      Atomics.notify(control, FINISHED);
     }
   }
 
@@ -209,6 +323,17 @@ export function runLinearWorker(port: LinearWorkerPort): void {
         }
         break;
       }
+      case 'simd': {
+        // Instantiating a small compiled module is quick; each worker has its own instance
+        // (its own stack and globals) over the one shared memory.
+        const imports = { [memoryImportModule]: { [memoryImportName]: message.memory } };
+        const instance = new WebAssembly.Instance(message.module, imports);
+        simd = { matmul: instance.exports[matmulExportName] as MatmulFunction, memory: message.memory };
+        break;
+      }
+      case 'jobData':
+        jobData = new Int32Array(message.buffer);
+        break;
       case 'release':
         buffers.delete(message.id);
         weights.delete(message.id);

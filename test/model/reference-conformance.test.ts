@@ -5,7 +5,8 @@
  * Tolerances are those the reference README suggests: sentence embeddings 1e-5 (max abs) and
  * cosine ≥ 1 − 1e-7, mean-pooled vectors and hidden states 1e-4 (unpadded positions only).
  * The max errors reached are printed. Every backend runs every case: 'plain' (the reference
- * loops, tiny checkpoint only: it is slow), 'js' (the default) and 'simd' (WebAssembly).
+ * loops, tiny checkpoint only: it is slow), 'js' (the default) and 'simd' (WebAssembly), the
+ * latter also on 2 threads (rows of each matmul shared with a worker over one shared memory).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertModel } from '../../src/model/bert.ts';
@@ -16,6 +17,7 @@ import { SentenceEncoder } from '../../src/model/sentence-encoder.ts';
 import { packTokenBatch, type TokenSequence } from '../../src/model/token-batch.ts';
 import { loadBertWeights } from '../../src/model/weights.ts';
 import { resolveBackend, type BackendName } from '../../src/model/backend-choice.ts';
+import { spawnNodeLinearWorker } from '../../src/node/worker-spawn.ts';
 import {
   cosine, maxAbsDiff, RECIPES, realVocab, referenceCases, syntheticWeights, type ReferenceCase, type Variant,
 } from '../helpers/checkpoints.ts';
@@ -36,19 +38,23 @@ function unpaddedSequenceOf(c: ReferenceCase, b: number): TokenSequence {
   };
 }
 
-const runs: [Variant, BackendName][] = [['tiny', 'plain'], ['tiny', 'js'], ['tiny', 'simd'], ['full', 'js'], ['full', 'simd']];
+const runs: [Variant, BackendName, number][] = [
+  ['tiny', 'plain', 1], ['tiny', 'js', 1], ['tiny', 'simd', 1], ['tiny', 'simd', 2], ['full', 'js', 1], ['full', 'simd', 1], ['full', 'simd', 2],
+];
 
-for (const [variant, backendName] of runs) {
-  describe(`reference conformance: ${variant} checkpoint, ${backendName} backend`, () => {
+for (const [variant, backendName, threads] of runs) {
+  const label = threads === 1 ? backendName : `${backendName}@${threads}`;
+  describe(`reference conformance: ${variant} checkpoint, ${label} backend`, () => {
     const weightsBytes = syntheticWeights(variant);
     const config = parseBertConfig(RECIPES[variant].config);
     let model: BertModel;
     let encoder: SentenceEncoder;
     beforeAll(async () => {
-      const backend = await resolveBackend({ backend: backendName });
+      const threading = { threads, spawnWorker: spawnNodeLinearWorker };
+      const backend = await resolveBackend({ backend: backendName, ...threading });
       model = new BertModel(config, loadBertWeights(parseSafetensors(weightsBytes), config), backend);
       encoder = SentenceEncoder.fromParts({
-        config: RECIPES[variant].config, weights: weightsBytes, vocab: realVocab(), backend: backendName,
+        config: RECIPES[variant].config, weights: weightsBytes, vocab: realVocab(), backend: backendName, ...threading,
       });
     });
     const worst = { sentenceEmbedding: 0, cosine: 0, meanPooled: 0, hidden: 0 };
@@ -59,7 +65,7 @@ for (const [variant, backendName] of runs) {
       model.backend.dispose();
       encoder.dispose();
       console.log(
-        `[${variant}, ${backendName}] max abs error vs float64 reference: sentence_embedding ${worst.sentenceEmbedding.toExponential(2)}, ` +
+        `[${variant}, ${label}] max abs error vs float64 reference: sentence_embedding ${worst.sentenceEmbedding.toExponential(2)}, ` +
           `mean_pooled ${worst.meanPooled.toExponential(2)}, hidden states ${worst.hidden.toExponential(2)}; ` +
           `min cosine 1 − ${worst.cosine.toExponential(2)}\n` +
           [...perCase].map(([name, e]) => `  ${name}: sentence_embedding ${e.sentenceEmbedding.toExponential(2)}` +
@@ -132,5 +138,12 @@ for (const [variant, backendName] of runs) {
         expect(maxAbsDiff(alone!, c.sentence_embedding[b]!), `row ${b} alone`).toBeLessThanOrEqual(TOLERANCE.sentenceEmbedding);
       }
     });
+
+    if (threads > 1) {
+      it('the workers computed rows of these cases (the threads were used)', () => {
+        const shared = model.backend as { rowsComputedByWorkers?: number };
+        expect(shared.rowsComputedByWorkers).toBeGreaterThan(0);
+      });
+    }
   });
 }

@@ -1,6 +1,6 @@
 /**
  * The threaded backend (2 threads: the test's thread and one Node worker) against the plain
- * backend on random inputs. Every row is computed by the same arithmetic whichever thread takes
+ * backend on random inputs, and the threaded SIMD backend against the single-thread one. Every row is computed by the same arithmetic whichever thread takes
  * it, so results must be bit-identical to plainBackend (and packedBackend).
  */
 
@@ -12,7 +12,11 @@ import { join } from 'node:path';
 import { plainBackend } from '../../src/tensor/backend.ts';
 import { LinearShapeError } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
-import { ThreadedBackendError, createThreadedBackend, type ThreadedBackend } from '../../src/tensor/threaded-backend.ts';
+import { ThreadedBackendError, createThreadedBackend, createThreadedSimdBackend, type ThreadedBackend } from '../../src/tensor/threaded-backend.ts';
+import { createSimdBackend, type SimdBackend } from '../../src/tensor/simd/simd-backend.ts';
+import { LinearWorkerPool } from '../../src/tensor/worker-pool.ts';
+import { createAttentionScratch } from '../../src/tensor/attention.ts';
+import { multiHeadSelfAttentionFast } from '../../src/tensor/attention-fast.ts';
 import type { SpawnLinearWorker } from '../../src/tensor/worker-spawn.ts';
 import { spawnNodeLinearWorker } from '../../src/node/worker-spawn.ts';
 import { firstDifference, randomArray } from '../helpers/random.ts';
@@ -329,5 +333,140 @@ if (process.argv[2] === 'dispose') backend.dispose();
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe('threaded SIMD backend, 2 threads (one shared WebAssembly.Memory, a kernel instance per thread)', () => {
+  let threaded: SimdBackend;
+  let single: SimdBackend;
+  beforeAll(async () => {
+    threaded = await createThreadedSimdBackend({ threads: 2, spawnWorker: spawnNodeLinearWorker });
+    single = await createSimdBackend();
+  });
+  afterAll(() => {
+    threaded.dispose();
+    single.dispose();
+  });
+
+  /** One call on both backends; the threaded one must give the single-thread bits exactly. */
+  function checkAgainstSingleThread(c: Case): void {
+    const { rows, inFeatures, outFeatures, withBias, activation, seed } = c;
+    const weight = randomArray(outFeatures * inFeatures, seed, 0.5);
+    const bias = withBias ? randomArray(outFeatures, seed + 1) : null;
+    const xValues = randomArray(rows * inFeatures, seed + 2, 2);
+    const results = [single, threaded].map((backend) => {
+      const prepared = backend.prepare(weight, outFeatures, inFeatures);
+      // One allocation sliced in two: a second allocate may grow (and detach) an unshared memory.
+      const block = backend.allocate(rows * (inFeatures + outFeatures));
+      const x = block.subarray(0, rows * inFeatures);
+      x.set(xValues);
+      const out = block.subarray(rows * inFeatures).fill(Number.NaN);
+      backend.linear(out, x, prepared, bias, rows, activation);
+      return out;
+    });
+    expectIdentical(results[1]!, results[0]!, `${rows}×${inFeatures}→${outFeatures} bias=${withBias} ${activation}`);
+  }
+
+  it('gives the single-thread SIMD result bit for bit, on shared and unshared calls of many shapes', () => {
+    let seed = 500;
+    const before = threaded.rowsComputedByWorkers;
+    // Row counts around the kernel's 4-row tile; the larger calls are split between the threads.
+    for (const [rows, inFeatures, outFeatures] of [
+      [1, 384, 384], [5, 384, 384], [9, 384, 1536], [30, 384, 384], [33, 1536, 384], [64, 384, 1152], [127, 37, 211], [256, 384, 1536],
+    ] as const) {
+      for (const activation of ['none', 'gelu'] as const) {
+        checkAgainstSingleThread({ rows, inFeatures, outFeatures, withBias: activation === 'gelu', activation, seed: seed++ });
+      }
+    }
+    expect(threaded.threads).toBe(2);
+    expect(threaded.rowsComputedByWorkers).toBeGreaterThan(before);
+  });
+
+  it('stays correct over many back-to-back calls, and after the shared memory grew', () => {
+    for (let call = 0; call < 40; call++) {
+      checkAgainstSingleThread({ rows: 48 + (call % 5), inFeatures: 384, outFeatures: 384, withBias: true, activation: 'none', seed: 900 + call });
+    }
+    const pagesBefore = threaded.memory.buffer.byteLength;
+    threaded.allocate(16 << 20); // 64 MB more: the memory grows; the workers must see it
+    expect(threaded.memory.buffer.byteLength).toBeGreaterThan(pagesBefore);
+    checkAgainstSingleThread({ rows: 200, inFeatures: 384, outFeatures: 1536, withBias: true, activation: 'gelu', seed: 999 });
+  });
+
+  it('refuses a pool on an unshared memory, and use after dispose', async () => {
+    const backend = await createThreadedSimdBackend({ threads: 2, spawnWorker: spawnNodeLinearWorker });
+    const weight = backend.prepare(randomArray(64 * 64, 3), 64, 64);
+    const x = backend.allocate(64 * 64);
+    const out = backend.allocate(64 * 64);
+    backend.dispose();
+    expect(() => backend.linear(out, x, weight, null, 64)).toThrow(/disposed/);
+    const pool = await LinearWorkerPool.start(1, undefined);
+    await expect(createSimdBackend({ pool })).rejects.toThrow(/a worker pool needs sharedMemory: true/);
+    pool.dispose();
+  });
+});
+
+describe('attention shared between threads (the threaded backends\' optional attention step)', () => {
+  const shape = { numHeads: 12, headSize: 32 };
+  const H = shape.numHeads * shape.headSize;
+  // Sequences of very different lengths, so that (sequence, head) pairs differ in cost.
+  const lengths = [1, 7, 128, 3, 64, 17, 200, 2];
+  const sequenceStarts = new Int32Array(lengths.length + 1);
+  lengths.forEach((length, b) => (sequenceStarts[b + 1] = sequenceStarts[b]! + length));
+  const T = sequenceStarts[lengths.length]!;
+  const qkvValues = randomArray(T * 3 * H, 4242, 3);
+
+  /** The model's attention without threads: attention-fast.ts sequence by sequence. */
+  function expectedContext(): Float32Array {
+    const context = new Float32Array(T * H);
+    const scratch = createAttentionScratch(Math.max(...lengths), shape.headSize);
+    for (let b = 0; b < lengths.length; b++) {
+      multiHeadSelfAttentionFast(context, qkvValues, sequenceStarts[b]!, lengths[b]!, shape, scratch);
+    }
+    return context;
+  }
+
+  for (const [name, create] of [
+    ['threaded JS', () => createThreadedBackend({ threads: 2, spawnWorker: spawnNodeLinearWorker })],
+    ['threaded SIMD', () => createThreadedSimdBackend({ threads: 2, spawnWorker: spawnNodeLinearWorker })],
+  ] as const) {
+    it(`${name}: bit-identical to attention-fast.ts, with pairs computed by the worker`, async () => {
+      const backend: ThreadedBackend | SimdBackend = await create();
+      try {
+        const block = backend.allocate(T * 4 * H); // qkv [T, 3H] then context [T, H], one allocation
+        const qkv = block.subarray(0, T * 3 * H);
+        const context = block.subarray(T * 3 * H).fill(Number.NaN);
+        qkv.set(qkvValues);
+        const before = backend.rowsComputedByWorkers;
+        const expected = expectedContext();
+        for (let call = 0; call < 5; call++) {
+          context.fill(Number.NaN);
+          backend.attention!(context, qkv, sequenceStarts, shape, createAttentionScratch(256, shape.headSize));
+          expectIdentical(context, expected, `${name} attention, call ${call}`);
+        }
+        expect(backend.rowsComputedByWorkers).toBeGreaterThan(before);
+        // A scratch too small for the longest sequence is refused before any work starts.
+        expect(() => backend.attention!(context, qkv, sequenceStarts, shape, createAttentionScratch(100, shape.headSize))).toThrow(
+          /attention scratch was made for ≤ 100 tokens/,
+        );
+      } finally {
+        backend.dispose();
+      }
+    });
+  }
+
+  it('backends without threads leave attention to the model', async () => {
+    const single = await createSimdBackend();
+    const oneThread = await createThreadedBackend({ threads: 1 });
+    expect(single.attention).toBeUndefined();
+    expect(packedBackend.attention).toBeUndefined();
+    expect(plainBackend.attention).toBeUndefined();
+    // threads: 1 has the method, and runs every pair on the calling thread.
+    const qkv = oneThread.allocate(T * 3 * H);
+    qkv.set(qkvValues);
+    const context = oneThread.allocate(T * H);
+    oneThread.attention!(context, qkv, sequenceStarts, shape, createAttentionScratch(256, shape.headSize));
+    expectIdentical(context, expectedContext(), 'threads: 1 attention');
+    single.dispose();
+    oneThread.dispose();
   });
 });

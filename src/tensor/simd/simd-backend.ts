@@ -31,9 +31,13 @@
  * float64; for K ≤ 1536 the difference stays at float32 rounding (the tests bound it).
  * GELU is the exact float64 one of `gelu.ts`, run in JavaScript over the output.
  *
- * Threads (not built here): the kernel keeps no state and writes only the output rows it is
- * given, so workers can each instantiate the compiled module over the same shared memory and
- * take a range of rows.
+ * Threads (`pool`, made by `createThreadedSimdBackend` in ../threaded-backend.ts): the kernel
+ * keeps no state and writes only the output rows it is given, so each worker instantiates the
+ * compiled module over the same shared memory and takes chunks of rows (a multiple of the
+ * kernel's 4-row tile, so every row is computed exactly as on one thread). Weights and
+ * activations are never copied for the workers: they already live in the memory they share.
+ * Measured choice: one shared memory rather than a memory per worker, which would hold the
+ * 42 MB of packed weights once per thread and copy every activation in and out per call.
  */
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
@@ -49,6 +53,21 @@ import {
 } from './kernel-interface.ts';
 import { matmulKernelSharedBase64, matmulKernelUnsharedBase64, simdProbeBase64 } from './matmul-kernel.wasm.ts';
 import { featuresPerPanel, packWeightPanels, packedWeightLength, panelCount } from './packed-weights.ts';
+// Types only: the pool's code is imported by ../threaded-backend.ts, never by this module, so a
+// bundle of the SIMD backend alone carries no workers.
+import type { LinearWorkerPool } from '../worker-pool.ts';
+import {
+  ACTIVATION,
+  Command,
+  SIMD_BIAS_ADDRESS,
+  SIMD_IN_FEATURES,
+  SIMD_OUT_ADDRESS,
+  SIMD_OUT_FEATURES,
+  SIMD_WEIGHTS_ADDRESS,
+  SIMD_MEMORY,
+  SIMD_X_ADDRESS,
+} from '../linear-worker.ts';
+import type { AttentionScratch, AttentionShape } from '../attention.ts';
 
 /** Any misuse of the SIMD backend or failure of its runtime: the message names the culprit. */
 export class SimdBackendError extends Error {
@@ -66,6 +85,11 @@ export interface SimdBackendOptions {
   initialBytes?: number;
   /** Upper bound of the memory in bytes (at most 4 GiB, the wasm32 limit). Default: 4 GiB. */
   maximumBytes?: number;
+  /**
+   * Workers that share each call's rows (see ../worker-pool.ts); needs `sharedMemory: true`.
+   * The backend owns the pool from then on and ends it on `dispose`.
+   */
+  pool?: LinearWorkerPool;
 }
 
 /** The SIMD backend, with its memory visible for inspection and for a future worker pool. */
@@ -74,6 +98,10 @@ export interface SimdBackend extends LinearBackend {
   readonly sharedMemory: boolean;
   /** Bytes handed out so far (weights, bias slots, activations). */
   readonly usedBytes: number;
+  /** Threads computing each call, the calling thread included. */
+  readonly threads: number;
+  /** Rows computed by workers (not the calling thread) so far. */
+  readonly rowsComputedByWorkers: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,6 +155,8 @@ function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 export async function createSimdBackend(options: SimdBackendOptions = {}): Promise<SimdBackend> {
   if (!simdSupported()) throw new SimdBackendError('WebAssembly SIMD128 is not available in this runtime');
   const shared = options.sharedMemory ?? false;
+  const pool = options.pool ?? null;
+  if (pool !== null && !shared) throw new SimdBackendError('a worker pool needs sharedMemory: true');
   const maximumPages = bytesToPages(options.maximumBytes ?? maximumMemoryPages * pageBytes, 'maximumBytes');
   const initialPages = Math.max(1, bytesToPages(options.initialBytes ?? 0, 'initialBytes'));
   if (initialPages > maximumPages) {
@@ -143,7 +173,8 @@ export async function createSimdBackend(options: SimdBackendOptions = {}): Promi
   const instance = await WebAssembly.instantiate(module, { [memoryImportModule]: { [memoryImportName]: memory } });
   const matmul = instance.exports[matmulExportName] as MatmulFunction;
   warmUp(matmul, memory);
-  return new SimdLinearBackend(memory, shared, maximumPages, matmul);
+  pool?.post({ type: 'simd', module, memory });
+  return new SimdLinearBackend(memory, shared, maximumPages, matmul, pool);
 }
 
 /**
@@ -184,6 +215,13 @@ function messageOf(error: unknown): string {
 
 /** Byte alignment of every allocation: whole f32x4 vectors. */
 const allocationAlignment = 16;
+/** Rows of the kernel's register tile: workers' chunks start on a tile boundary. */
+const KERNEL_ROW_TILE = 4;
+/**
+ * Below this many multiply-adds a call runs on the calling thread alone: waking a worker costs
+ * ~0.1 ms (less when it is still spinning), which is ~2 M multiply-adds at this kernel's speed.
+ */
+const MIN_PARALLEL_MULTIPLY_ADDS = 1 << 20;
 
 /** A weight matrix packed into this backend's memory. */
 class SimdPreparedLinear implements PreparedLinear {
@@ -211,7 +249,16 @@ class SimdLinearBackend implements SimdBackend {
     readonly sharedMemory: boolean,
     private readonly maximumPages: number,
     private readonly matmul: MatmulFunction,
+    private readonly pool: LinearWorkerPool | null,
   ) {}
+
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  get rowsComputedByWorkers(): number {
+    return this.pool?.rowsComputedByWorkers ?? 0;
+  }
 
   get usedBytes(): number {
     return this.nextFreeByte - allocationAlignment;
@@ -276,13 +323,69 @@ class SimdLinearBackend implements SimdBackend {
     this.writeBias(prepared, bias);
     if (rows === 0) return;
 
-    this.matmul(outAddress, xAddress, prepared.weightsAddress, prepared.biasAddress, rows, inFeatures, outFeatures);
-    if (activation === 'gelu') geluInPlace(out, rows * outFeatures);
+    const { weightsAddress, biasAddress } = prepared;
+    // Rows [rowStart, rowEnd): the kernel over those rows, then GELU over their outputs.
+    const computeRows = (rowStart: number, rowEnd: number): void => {
+      const length = rowEnd - rowStart;
+      const rowsOut = outAddress + rowStart * outFeatures * 4;
+      this.matmul(rowsOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, length, inFeatures, outFeatures);
+      if (activation === 'gelu') geluInPlace(out.subarray(rowStart * outFeatures, rowEnd * outFeatures));
+    };
+    const pool = this.pool;
+    const multiplyAdds = rows * inFeatures * outFeatures;
+    const chunkRows = pool === null ? rows : pool.chunkRows(rows, multiplyAdds, MIN_PARALLEL_MULTIPLY_ADDS, KERNEL_ROW_TILE);
+    if (pool === null || chunkRows >= rows) {
+      computeRows(0, rows);
+      return;
+    }
+    pool.run({
+      command: Command.SimdLinear,
+      rows,
+      chunkRows,
+      multiplyAdds,
+      writeFields(control) {
+        Atomics.store(control, SIMD_OUT_ADDRESS, outAddress);
+        Atomics.store(control, SIMD_X_ADDRESS, xAddress);
+        Atomics.store(control, SIMD_WEIGHTS_ADDRESS, weightsAddress);
+        Atomics.store(control, SIMD_BIAS_ADDRESS, biasAddress);
+        Atomics.store(control, SIMD_IN_FEATURES, inFeatures);
+        Atomics.store(control, SIMD_OUT_FEATURES, outFeatures);
+        Atomics.store(control, ACTIVATION, activation === 'gelu' ? 1 : 0);
+      },
+      computeRows,
+    });
   }
 
-  /** Marks the backend unusable. The memory itself is freed when nothing references it. */
+  /**
+   * With workers only (see LinearBackend.attention): shares the batch's (sequence, head) pairs
+   * between the threads; qkv and context are views of the shared memory.
+   */
+  get attention(): LinearBackend['attention'] {
+    return this.pool === null ? undefined : this.attentionOnThreads;
+  }
+
+  private attentionOnThreads(
+    context: Float32Array,
+    qkv: Float32Array,
+    sequenceStarts: Int32Array,
+    shape: AttentionShape,
+    scratch: AttentionScratch,
+  ): void {
+    this.assertNotDisposed('attention');
+    const qkvAddress = this.addressOf(qkv, 'qkv', 0, '');
+    const contextAddress = this.addressOf(context, 'context', 0, '');
+    this.pool!.attention(context, qkv, sequenceStarts, shape, scratch, {
+      qkvBuffer: SIMD_MEMORY,
+      qkvOffset: qkvAddress / 4,
+      contextBuffer: SIMD_MEMORY,
+      contextOffset: contextAddress / 4,
+    });
+  }
+
+  /** Marks the backend unusable and ends its workers. The memory is freed when nothing references it. */
   dispose(): void {
     this.disposed = true;
+    this.pool?.dispose();
   }
 
   /** Copies `bias` into the prepared weight's bias slot, or zeros for no bias. */

@@ -1,0 +1,10 @@
+import { loadSentenceEncoder } from './src/node.ts';
+const corpus = JSON.parse((await import('node:fs')).readFileSync('bench/corpus.json','utf8'));
+const threads = Number(process.argv[2] ?? 1);
+const enc = await loadSentenceEncoder('weights/synthetic/full', { backend: 'simd', threads });
+const passages = corpus.passageIds.slice(0, 16).map((ids: number[]) => ({ inputIds: ids }));
+await enc.embedTokenIds(passages);
+const t = performance.now();
+for (let i = 0; i < 3; i++) await enc.embedTokenIds(passages);
+console.log('passages/s', (48 / ((performance.now() - t) / 1000)).toFixed(2));
+enc.dispose();

@@ -1,0 +1,386 @@
+/**
+ * The calling thread's side of the linear workers: starts them, posts them messages, and runs a
+ * job whose rows the calling thread and the workers share (protocol in linear-worker.ts).
+ *
+ * Two backends run on it, each with its own kernel and memory:
+ *   - the threaded JS backend (threaded-backend.ts): `linearTiled` over SharedArrayBuffers;
+ *   - the SIMD backend with threads (simd/simd-backend.ts): the WebAssembly kernel, each worker
+ *     its own instance over the one shared WebAssembly.Memory.
+ * The pool knows neither kernel: a backend writes its job's fields into the control block and
+ * passes the function that computes a range of rows on the calling thread; workers compute their
+ * ranges with the same kernel, so results do not depend on who took which rows.
+ */
+
+import { attentionHeadFast } from './attention-fast.ts';
+import { checkAttentionArguments, type AttentionScratch, type AttentionShape } from './attention.ts';
+import {
+  ACKNOWLEDGED,
+  ATTENTION_HEADS,
+  ATTENTION_HEAD_SIZE,
+  ATTENTION_TOKENS,
+  OUT_BUFFER,
+  OUT_OFFSET,
+  X_BUFFER,
+  X_OFFSET,
+  CLAIM,
+  COMMAND,
+  CONTROL_LENGTH,
+  CHUNK_ROWS,
+  Command,
+  FAILED,
+  FINISHED,
+  GENERATION,
+  MAX_CHUNKS,
+  ROWS,
+  WORKER_ROWS,
+  claimChunk,
+  claimWord,
+  closedClaimWord,
+  spinWhileEqual,
+  type ToWorkerMessage,
+} from './linear-worker.ts';
+import { spawnWebLinearWorker, type LinearWorkerHandle, type SpawnLinearWorker } from './worker-spawn.ts';
+
+/** Misuse of a threaded backend or failure of one of its workers. */
+export class ThreadedBackendError extends Error {
+  override name = 'ThreadedBackendError';
+}
+
+/** Chunks per thread: enough for a slow thread to hand its share over, few enough to be cheap. */
+const CHUNKS_PER_THREAD = 4;
+/** How long the caller spins before sleeping while it waits for the workers' last rows. */
+const CALLER_SPIN_MS = 0.5;
+/** Workers load their module (and, from TypeScript sources under Node < 22, a compiler) first. */
+const WORKER_START_TIMEOUT_MS = 60_000;
+/** A worker that has not finished after this long (plus time for the work itself) is taken for dead. */
+const WORKER_TIMEOUT_MS = 60_000;
+const MULTIPLY_ADDS_PER_MS_AT_WORST = 100_000; // 0.1 GMAC/s: far below any real machine
+
+/**
+ * Below this many multiply-adds an attention step runs on the calling thread alone (about
+ * 0.1 ms of the attention kernel's work).
+ */
+const MIN_PARALLEL_ATTENTION_MULTIPLY_ADDS = 1 << 17;
+
+/** Where an attention job's qkv and context are, for the workers: a buffer number and a float offset. */
+export interface AttentionViews {
+  qkvBuffer: number;
+  qkvOffset: number;
+  contextBuffer: number;
+  contextOffset: number;
+}
+
+/** One job for `LinearWorkerPool.run`. */
+export interface RowJob {
+  command: (typeof Command)['Linear' | 'SimdLinear' | 'Attention'];
+  rows: number;
+  /** Rows per chunk handed out (a multiple of the kernel's row tile). */
+  chunkRows: number;
+  /** rows × inFeatures × outFeatures: bounds how long the wait for the workers may take. */
+  multiplyAdds: number;
+  /** Writes the job's own fields (buffers, addresses, sizes) into the control block with Atomics.store. */
+  writeFields(control: Int32Array): void;
+  /** Computes rows [rowStart, rowEnd) on the calling thread. */
+  computeRows(rowStart: number, rowEnd: number): void;
+}
+
+export class LinearWorkerPool {
+  /** The shared control block (layout in linear-worker.ts). */
+  readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4));
+  private workers: LinearWorkerHandle[] = [];
+  /** True when workers have messages they have not read yet (they sleep outside their event loop). */
+  private unsynced = false;
+  private generation = 0;
+  /** Int32 values a job needs beyond the control block (an attention job's sequence starts). */
+  private jobData = new Int32Array(new SharedArrayBuffer(64 * 4));
+  private failure: string | null = null; // why the pool can no longer be used
+  private lastWorkerError: string | null = null;
+  private disposed = false;
+
+  private constructor(readonly threads: number) {}
+
+  /**
+   * Starts `threads − 1` workers and resolves once all of them are ready; with threads = 1 the
+   * pool has no workers and every job runs on the calling thread.
+   */
+  static async start(threads: number, spawnWorker: SpawnLinearWorker | undefined): Promise<LinearWorkerPool> {
+    if (!Number.isSafeInteger(threads) || threads < 1 || threads > 256) {
+      throw new ThreadedBackendError(`threads must be an integer from 1 to 256, got ${threads}`);
+    }
+    if (typeof SharedArrayBuffer === 'undefined') {
+      throw new ThreadedBackendError(
+        'SharedArrayBuffer is not available; browsers provide it only to cross-origin-isolated pages ' +
+          '(Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp)',
+      );
+    }
+    if (threads > 1 && !threadCanBlock()) {
+      throw new ThreadedBackendError(
+        'this thread may not block in Atomics.wait (a browser page\'s main thread): create the backend inside a Worker',
+      );
+    }
+    const pool = new LinearWorkerPool(threads);
+    try {
+      if (threads > 1) await pool.spawnWorkers(spawnWorker ?? defaultSpawner());
+    } catch (error) {
+      pool.dispose();
+      throw error instanceof ThreadedBackendError
+        ? error
+        : new ThreadedBackendError(`could not start linear workers: ${describe(error)}`, { cause: error });
+    }
+    return pool;
+  }
+
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
+  /** Rows computed by the workers (not the calling thread) so far: shows whether sharing happens. */
+  get rowsComputedByWorkers(): number {
+    return Atomics.load(this.control, WORKER_ROWS);
+  }
+
+  /** Posts a message to every worker; they read it before the next job. */
+  post(message: ToWorkerMessage): void {
+    if (this.disposed || this.workers.length === 0) return;
+    for (const worker of this.workers) worker.postMessage(message);
+    this.unsynced = true;
+  }
+
+  /**
+   * Rows per chunk for a call of `rows` rows, or `rows` when the call is too small to share
+   * (fewer than `minMultiplyAdds`, about 0.1 ms of the kernel's work). `rowTile`: chunk starts
+   * stay multiples of the kernel's row tile, so each row is computed the same way wherever it falls.
+   */
+  chunkRows(rows: number, multiplyAdds: number, minMultiplyAdds: number, rowTile: number): number {
+    if (this.workers.length === 0 || rows <= rowTile || multiplyAdds < minMultiplyAdds) return rows;
+    const perChunk = Math.max(Math.ceil(rows / (this.threads * CHUNKS_PER_THREAD)), Math.ceil(rows / MAX_CHUNKS));
+    return Math.ceil(perChunk / rowTile) * rowTile;
+  }
+
+  /** Runs one job: publishes it, computes chunks alongside the workers, waits for all rows. */
+  run(job: RowJob): void {
+    this.checkUsable();
+    const { rows, chunkRows } = job;
+    if (rows === 0) return;
+    if (chunkRows >= rows || this.workers.length === 0) {
+      job.computeRows(0, rows);
+      return;
+    }
+    if (this.unsynced) this.sync();
+
+    // Publish the job: close the old claim word before rewriting the fields, open the new one
+    // after, bump the generation last (linear-worker.ts explains why this order).
+    const control = this.control;
+    const generation = this.nextGeneration();
+    Atomics.store(control, CLAIM, closedClaimWord(generation));
+    job.writeFields(control);
+    Atomics.store(control, ROWS, rows);
+    Atomics.store(control, CHUNK_ROWS, chunkRows);
+    Atomics.store(control, FINISHED, 0);
+    Atomics.store(control, FAILED, 0);
+    Atomics.store(control, CLAIM, claimWord(generation, 0));
+    Atomics.store(control, COMMAND, job.command);
+    Atomics.store(control, GENERATION, generation);
+    Atomics.notify(control, GENERATION);
+
+    // Work alongside the workers, then wait for the rows they claimed.
+    const chunkCount = Math.ceil(rows / chunkRows);
+    for (let chunk = claimChunk(control, generation, chunkCount); chunk !== -1; chunk = claimChunk(control, generation, chunkCount)) {
+      const rowStart = chunk * chunkRows;
+      const rowEnd = Math.min(rows, rowStart + chunkRows);
+      try {
+        job.computeRows(rowStart, rowEnd);
+      } finally {
+        Atomics.add(control, FINISHED, rowEnd - rowStart); // counted even on failure: the wait must end
+      }
+    }
+    this.waitUntilAtLeast(FINISHED, rows, WORKER_TIMEOUT_MS + job.multiplyAdds / MULTIPLY_ADDS_PER_MS_AT_WORST);
+    if (Atomics.load(control, FAILED) !== 0) {
+      throw new ThreadedBackendError(`a linear worker failed to compute its rows${this.lastWorkerErrorText()}`);
+    }
+  }
+
+  /**
+   * The attention step of a backend with this pool (see `LinearBackend.attention`): every
+   * (sequence, head) pair of the batch, claimed one at a time by the calling thread and the
+   * workers (pairs differ in cost with the sequence length, so small claims keep threads even).
+   * Each pair runs `attentionHeadFast`, the kernel the model runs without threads.
+   * `views`: how the workers find qkv and context.
+   */
+  attention(
+    context: Float32Array,
+    qkv: Float32Array,
+    sequenceStarts: Int32Array,
+    shape: AttentionShape,
+    scratch: AttentionScratch,
+    views: AttentionViews,
+  ): void {
+    this.checkUsable();
+    const sequences = sequenceStarts.length - 1;
+    let multiplyAdds = 0;
+    for (let b = 0; b < sequences; b++) {
+      const length = sequenceStarts[b + 1]! - sequenceStarts[b]!;
+      checkAttentionArguments(context, qkv, sequenceStarts[b]!, length, shape, scratch, null);
+      multiplyAdds += 2 * length * length * shape.numHeads * shape.headSize; // scores and context
+    }
+    const items = sequences * shape.numHeads;
+    const computeItems = (first: number, end: number): void => {
+      for (let item = first; item < end; item++) {
+        const sequence = Math.floor(item / shape.numHeads);
+        const start = sequenceStarts[sequence]!;
+        attentionHeadFast(context, qkv, start, sequenceStarts[sequence + 1]! - start, shape, scratch, item % shape.numHeads);
+      }
+    };
+    if (this.workers.length === 0 || items < 2 || multiplyAdds < MIN_PARALLEL_ATTENTION_MULTIPLY_ADDS) {
+      computeItems(0, items);
+      return;
+    }
+    this.setJobData(sequenceStarts);
+    const tokens = sequenceStarts[sequences]!;
+    this.run({
+      command: Command.Attention,
+      rows: items,
+      chunkRows: Math.ceil(items / MAX_CHUNKS),
+      multiplyAdds,
+      writeFields(control) {
+        Atomics.store(control, X_BUFFER, views.qkvBuffer);
+        Atomics.store(control, X_OFFSET, views.qkvOffset);
+        Atomics.store(control, OUT_BUFFER, views.contextBuffer);
+        Atomics.store(control, OUT_OFFSET, views.contextOffset);
+        Atomics.store(control, ATTENTION_HEADS, shape.numHeads);
+        Atomics.store(control, ATTENTION_HEAD_SIZE, shape.headSize);
+        Atomics.store(control, ATTENTION_TOKENS, tokens);
+      },
+      computeRows: computeItems,
+    });
+  }
+
+  /** Copies `values` into the shared job data, first replacing it by a larger buffer if needed. */
+  private setJobData(values: Int32Array): void {
+    if (this.jobData.length < values.length) {
+      const buffer = new SharedArrayBuffer(Math.max(values.length, 2 * this.jobData.length) * 4);
+      this.jobData = new Int32Array(buffer);
+      this.post({ type: 'jobData', buffer });
+    }
+    this.jobData.set(values);
+  }
+
+  /** Ends the workers. The pool must not be used afterwards; twice is harmless. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.workers.length > 0) {
+      Atomics.store(this.control, COMMAND, Command.Exit);
+      Atomics.store(this.control, GENERATION, this.nextGeneration());
+      Atomics.notify(this.control, GENERATION);
+    }
+    for (const worker of this.workers) worker.terminate();
+    this.workers = [];
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Throws when the pool was disposed or a worker died. */
+  checkUsable(): void {
+    if (this.disposed) throw new ThreadedBackendError('the backend was disposed');
+    if (this.failure !== null) throw new ThreadedBackendError(`the backend is unusable: ${this.failure}`);
+  }
+
+  private async spawnWorkers(spawn: SpawnLinearWorker): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let i = 1; i < this.threads; i++) {
+      const worker = spawn();
+      this.workers.push(worker);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          worker.onMessage((message) => {
+            if (message.type === 'ready') resolve();
+            else if (message.type === 'error') this.lastWorkerError = message.message;
+          });
+          worker.onError((error) => {
+            this.failure ??= `linear worker ${i} failed: ${error.message}`;
+            reject(error);
+          });
+        }),
+      );
+      // Read before 'init', after which the worker waits on the control block, not its messages.
+      worker.postMessage({ type: 'jobData', buffer: this.jobData.buffer as SharedArrayBuffer });
+      worker.postMessage({ type: 'init', control: this.control.buffer as SharedArrayBuffer });
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ThreadedBackendError(`linear workers did not start within ${WORKER_START_TIMEOUT_MS / 1000} s`)),
+        WORKER_START_TIMEOUT_MS,
+      );
+    });
+    try {
+      await Promise.race([Promise.all(ready), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    for (const worker of this.workers) worker.unref();
+  }
+
+  /** Lets every worker read its pending messages (they sleep in Atomics.wait, not in their event loop). */
+  private sync(): void {
+    const control = this.control;
+    const generation = this.nextGeneration();
+    Atomics.store(control, ACKNOWLEDGED, 0);
+    for (const worker of this.workers) worker.postMessage({ type: 'resume', generation });
+    Atomics.store(control, CLAIM, closedClaimWord(generation));
+    Atomics.store(control, COMMAND, Command.Sync);
+    Atomics.store(control, GENERATION, generation);
+    Atomics.notify(control, GENERATION);
+    this.waitUntilAtLeast(ACKNOWLEDGED, this.workers.length, WORKER_TIMEOUT_MS);
+    this.unsynced = false;
+  }
+
+  /** Spins, then sleeps in slices, until control[index] ≥ target; a dead worker ends in an error. */
+  private waitUntilAtLeast(index: number, target: number, timeoutMs: number): void {
+    const control = this.control;
+    const deadline = performance.now() + timeoutMs;
+    let value = Atomics.load(control, index);
+    if (value < target && spinWhileEqual(control, index, value, CALLER_SPIN_MS)) value = Atomics.load(control, index);
+    while (value < target) {
+      if (performance.now() > deadline) {
+        this.failure = `a linear worker did not answer within ${Math.round(timeoutMs / 1000)} s${this.lastWorkerErrorText()}`;
+        throw new ThreadedBackendError(this.failure);
+      }
+      Atomics.wait(control, index, value, 50);
+      value = Atomics.load(control, index);
+    }
+  }
+
+  private nextGeneration(): number {
+    this.generation = (this.generation + 1) & 0x7fffffff || 1; // never 0: workers start having seen 0
+    return this.generation;
+  }
+
+  private lastWorkerErrorText(): string {
+    return this.lastWorkerError === null ? '' : ` (worker said: ${this.lastWorkerError})`;
+  }
+}
+
+function defaultSpawner(): SpawnLinearWorker {
+  if (typeof Worker === 'function') return spawnWebLinearWorker;
+  throw new ThreadedBackendError(
+    'no Web Worker API here: pass spawnWorker (in Node: spawnNodeLinearWorker from the Node adapter)',
+  );
+}
+
+/** False where Atomics.wait throws: a browser page's main thread. */
+function threadCanBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // returns "not-equal" at once
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
