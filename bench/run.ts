@@ -27,7 +27,11 @@ import { allConfigs, parseThreadCounts, selectConfigs } from './lib/configs.ts';
 import { waitForQuietCpu } from './lib/cpu-load.ts';
 import { killRunningEngineProcess, runEngineProcess } from './lib/engine-process.ts';
 import { describeMachine } from './lib/machine.ts';
-import { minilmRevision, minilmUnavailableReason, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
+import {
+  MINILM_ENTRY_VARIABLE, minilmCompiledEntry, minilmRevision, minilmUnavailableReason, syntheticFullDir, writeSyntheticFullModel,
+} from './lib/minilm-ts-api.ts';
+import { bundleRunner } from './lib/runner-bundle.ts';
+import { buildLibrary } from '../scripts/build.ts';
 import { MissingOnnxModelError, benchDir, peerInstalled, referenceEmbeddingPath, requireOnnxPath, resultsDir } from './lib/paths.ts';
 import type { RoundLoad, RunMeta } from './lib/report.ts';
 import { label, renderResults, withoutMachinePaths } from './lib/report.ts';
@@ -146,6 +150,19 @@ async function main(): Promise<number> {
     // Read the ONNX file once so that the first engine to load it does not pay for the disk.
     if (onnxPath !== null && active.some((s) => s.config.peerPackage !== undefined)) fs.readFileSync(onnxPath);
 
+    // Plain JavaScript in every engine process (lib/runner-bundle.ts): minilm-ts as its compiled
+    // package, each runner bundled once.
+    const engineEnv: NodeJS.ProcessEnv = {};
+    if (active.some((s) => s.config.engine === 'minilm-ts' && s.skipped === null)) {
+      log('building the compiled package (dist/) that minilm-ts runs as...');
+      await buildLibrary();
+      engineEnv[MINILM_ENTRY_VARIABLE] = minilmCompiledEntry;
+    }
+    const bundles = new Map<string, string>();
+    for (const s of active) {
+      if (s.skipped === null && !bundles.has(s.config.runnerPath)) bundles.set(s.config.runnerPath, await bundleRunner(s.config.runnerPath));
+    }
+
     const runnerArgs = (config: EngineConfig): string[] => {
       const args = ['--threads', String(config.threads)];
       if (options.quick) args.push('--quick');
@@ -185,7 +202,7 @@ async function main(): Promise<number> {
       const shift = (round - 1) % Math.max(1, runnable.length);
       for (const s of [...runnable.slice(shift), ...runnable.slice(0, shift)]) {
         log(`round ${round}/${options.runs}: ${s.config.id}...`);
-        const outcome = await runEngineProcess(s.config, runnerArgs(s.config), options.timeoutMs);
+        const outcome = await runEngineProcess(s.config, runnerArgs(s.config), options.timeoutMs, bundles.get(s.config.runnerPath), engineEnv);
         if (!outcome.ok) {
           s.failures.push(outcome.error);
           log(`  FAILED: ${outcome.error}`);

@@ -21,6 +21,7 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SentenceEncoder, type SentenceEncoderParts } from './model/sentence-encoder.ts';
+import { resolveBackend } from './model/backend-choice.ts';
 import { SentenceTokenizer } from './model/sentence-tokenizer.ts';
 import { readLargeFile } from './node/read-large-file.ts';
 import { readModuleLayout } from './model/sentence-transformers-config.ts';
@@ -76,8 +77,18 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
     throw new TypeError('loadSentenceEncoder expects a folder path or a Hub model id (ORG/NAME)');
   }
   const resolved = await resolveModel(dirOrModelId, options);
-  const parts = await readModelFolder(resolved.dir);
-  return SentenceEncoder.fromParts({ ...encoderOptions(options), ...parts, weights: parts.weights! });
+  const encoderParts = encoderOptions(options);
+  // Start the backend (workers, WebAssembly compilation) now: it gets ready while the folder is read.
+  const backend = resolveBackend(encoderParts);
+  if (backend instanceof Promise) backend.catch(() => {}); // reported by the encoder, not as unhandled
+  let parts: ModelFolderParts;
+  try {
+    parts = await readModelFolder(resolved.dir);
+  } catch (error) {
+    void Promise.resolve(backend).then((started) => started.dispose(), () => {});
+    throw error;
+  }
+  return SentenceEncoder.fromParts({ ...encoderParts, ...parts, weights: parts.weights!, backend });
 }
 
 /** Only the tokenizer side of a model (no weights read): what the CLI's `tokenize` uses. */
@@ -102,6 +113,9 @@ export async function readModelFolder(dir: string, options: { weights?: boolean 
   const modules = modulesText === undefined ? undefined : parseJsonFile(dir, 'modules.json', modulesText);
   const layout = readModuleLayout(modules);
   const t = (name: string): string => inModule(layout.transformerPath, name);
+  // The 91 MB of weights are read while the small files are (their errors wait for their turn).
+  const weightsRead = (options.weights ?? true) ? readWeights(dir, t('model.safetensors'), t('pytorch_model.bin')) : null;
+  weightsRead?.catch(() => {});
 
   const configText = (await read(t('config.json'), true))!;
   const vocab = (await read(t('vocab.txt'), true))!;
@@ -120,21 +134,26 @@ export async function readModelFolder(dir: string, options: { weights?: boolean 
   const sentenceTransformersConfig = await optionalJson('config_sentence_transformers.json', false);
   if (sentenceTransformersConfig !== undefined) parts.sentenceTransformersConfig = sentenceTransformersConfig;
 
-  if (options.weights ?? true) {
-    const path = join(dir, t('model.safetensors'));
-    try {
-      parts.weights = await readLargeFile(path); // held once: the model's tensors are views of it
-      files.push(t('model.safetensors'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ModelFolderError(`cannot read ${path}: ${(error as Error).message}`);
-      const hasBin = (await fileSize(join(dir, t('pytorch_model.bin')))) !== null;
-      throw new ModelFolderError(
-        `model folder "${dir}" has no ${t('model.safetensors')}` +
-          (hasBin ? ' (only pytorch_model.bin, which this engine does not read: convert it to safetensors)' : ''),
-      );
-    }
+  if (weightsRead !== null) {
+    parts.weights = await weightsRead;
+    files.push(t('model.safetensors'));
   }
   return parts;
+}
+
+/** The checkpoint's bytes; a missing file is named, with a hint when only a PyTorch .bin exists. */
+async function readWeights(dir: string, name: string, pytorchName: string): Promise<Uint8Array> {
+  const path = join(dir, name);
+  try {
+    return await readLargeFile(path); // held once: the model's tensors are views of it
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ModelFolderError(`cannot read ${path}: ${(error as Error).message}`);
+    const hasBin = (await fileSize(join(dir, pytorchName))) !== null;
+    throw new ModelFolderError(
+      `model folder "${dir}" has no ${name}` +
+        (hasBin ? ' (only pytorch_model.bin, which this engine does not read: convert it to safetensors)' : ''),
+    );
+  }
 }
 
 const HUB_OPTION_KEYS: readonly (keyof HubOptions)[] = [

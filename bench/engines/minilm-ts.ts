@@ -1,6 +1,7 @@
 /**
  * Benchmark runner: minilm-ts, this project's engine, on the synthetic full-size checkpoint.
- * Loads the model folder with `loadSentenceEncoder(dir, { threads, backend })` and embeds token
+ * Loads the model folder with `loadSentenceEncoder(dir, { threads, backend })` (from dist/ when the
+ * harness runs it, see lib/minilm-ts-api.ts) and embeds token
  * ids with `embedTokenIds` (no tokenizer in the timings, like the raw ONNX Runtime peers).
  * A backend the engine does not offer (e.g. 'simd' before it exists) is reported as skipped.
  *
@@ -11,7 +12,7 @@
  * `scripts/make-synthetic.ts` in a child process before the clock starts.
  */
 
-import { importMinilmNode, minilmUnavailableReason, minilmVersion, syntheticFullDir, writeSyntheticFullModelInChild } from '../lib/minilm-ts-api.ts';
+import { importMinilmNode, minilmEntry, minilmUnavailableReason, minilmVersion, syntheticFullDir, writeSyntheticFullModelInChild } from '../lib/minilm-ts-api.ts';
 import type { BenchEngine } from '../lib/protocol.ts';
 import { LoadClock, loadWorkloads, parseRunnerOptions, runProtocol, runnerMain } from '../lib/protocol.ts';
 import type { EngineIdentity, RunnerOutput } from '../lib/result.ts';
@@ -26,7 +27,11 @@ runnerMain(async (): Promise<RunnerOutput> => {
     threads: options.threads,
     backend,
     includesTokenizer: false,
-    notes: ['imported from its TypeScript sources through tsx'],
+    notes: [
+      minilmEntry().endsWith('.js')
+        ? 'the compiled package (dist/, npm run build), plain node'
+        : 'imported from its TypeScript sources through tsx',
+    ],
   };
   const unavailable = minilmUnavailableReason();
   if (unavailable !== null) return { kind: 'skipped', ...identity, reason: unavailable };

@@ -1,6 +1,7 @@
 /**
  * Runs one engine configuration in a fresh Node process and reads back its result line.
- * The runner is TypeScript, run through tsx (`node --import tsx`); its stdout may carry other
+ * The process runs the runner's JavaScript bundle with plain `node` (runner-bundle.ts explains
+ * why); a runner without a bundle runs through tsx (`node --import tsx`). Its stdout may carry other
  * output, the result is the line starting with RESULT_LINE_PREFIX. On failure or timeout the
  * tail of its stderr explains why.
  */
@@ -24,12 +25,20 @@ export function killRunningEngineProcess(): void {
   running?.kill('SIGKILL');
 }
 
-export function runEngineProcess(config: EngineConfig, runnerArgs: readonly string[], timeoutMs: number): Promise<ProcessOutcome> {
+export function runEngineProcess(
+  config: EngineConfig,
+  runnerArgs: readonly string[],
+  timeoutMs: number,
+  bundlePath?: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<ProcessOutcome> {
   const start = performance.now();
   const wallSeconds = (): number => (performance.now() - start) / 1000;
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', config.runnerPath, ...runnerArgs], {
+    const script = bundlePath === undefined ? ['--import', 'tsx', config.runnerPath] : [bundlePath];
+    const child = spawn(process.execPath, [...script, ...runnerArgs], {
       cwd: repoRoot,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     running = child;

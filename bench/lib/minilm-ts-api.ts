@@ -1,7 +1,9 @@
 /**
  * The part of minilm-ts the benchmark uses, and how it reaches it.
  *
- * The runner imports the engine from its sources (`src/node.ts`, through tsx) by a computed URL,
+ * The runner imports the engine by a computed URL: the compiled package (`dist/node.js`) when the
+ * harness names it in MINILM_BENCH_ENTRY (it builds dist/ first), else the sources (`src/node.ts`,
+ * when the runner itself runs through tsx),
  * so the bench still type-checks and runs its other engines while the engine is missing or
  * half-built; the interfaces below say what it expects to find:
  *   - `loadSentenceEncoder(dir, { threads, backend })` from `src/node.ts`: reads config.json,
@@ -49,8 +51,17 @@ export function minilmUnavailableReason(): string | null {
   return null;
 }
 
+/** The environment variable through which the harness names the compiled entry (dist/node.js). */
+export const MINILM_ENTRY_VARIABLE = 'MINILM_BENCH_ENTRY';
+export const minilmCompiledEntry = path.join(repoRoot, 'dist', 'node.js');
+
+/** The entry the runner imports: the compiled package when named, else the sources. */
+export function minilmEntry(): string {
+  return process.env[MINILM_ENTRY_VARIABLE] ?? minilmNodeEntry;
+}
+
 export function importMinilmNode(): Promise<MinilmNodeModule> {
-  return import(pathToFileURL(minilmNodeEntry).href) as Promise<MinilmNodeModule>;
+  return import(pathToFileURL(minilmEntry()).href) as Promise<MinilmNodeModule>;
 }
 
 /** Writes (or refreshes) the synthetic full-size checkpoint folder `outDir`, in this process. */

@@ -43,8 +43,8 @@ export const MODEL_OPTIONS_HELP = `Model options:
       --synthetic          use the synthetic checkpoint (same shapes, meaningless weights):
                            try every command offline
       --revision R         Hub branch, tag or commit (default: the pinned one, else main)
-      --threads N          worker threads for the matmuls
-      --backend NAME       matmul backend (js, plain, …)
+      --threads N          threads sharing the matmuls and attention (default: every core)
+      --backend NAME       js (default), simd, auto or plain
       --max-seq-length N   truncate texts to N tokens ([CLS] and [SEP] included)`;
 
 export const EMBEDDING_OPTIONS_HELP = `Embedding options:

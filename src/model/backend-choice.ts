@@ -8,7 +8,8 @@
  *   'simd'   the optional WebAssembly SIMD128 kernel (tensor/simd); a clear error where
  *            WebAssembly SIMD cannot be compiled
  *   'auto'   'simd' where it compiles, else 'js'
- *   an object implementing LinearBackend: used as given
+ *   an object implementing LinearBackend, or a promise of one (a backend started earlier, e.g.
+ *   while the weights are read): used as given
  *
  * Backends that need asynchronous set-up (workers, WebAssembly compilation) are returned as a
  * promise; the encoder waits for it before its first forward pass. The SIMD and threaded modules
@@ -26,7 +27,7 @@ import type { SpawnLinearWorker } from '../tensor/worker-spawn.ts';
 import { ConfigError } from './errors.ts';
 
 export type BackendName = 'js' | 'plain' | 'simd' | 'auto';
-export type BackendChoice = BackendName | LinearBackend;
+export type BackendChoice = BackendName | LinearBackend | Promise<LinearBackend>;
 
 export interface BackendOptions {
   backend?: BackendChoice;
@@ -41,6 +42,7 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
   if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
     throw new ConfigError(`threads must be a positive integer, got ${String(threads)}`);
   }
+  if (backend instanceof Promise) return backend;
   if (typeof backend === 'object' && backend !== null) return backend;
   switch (backend) {
     case 'plain':
