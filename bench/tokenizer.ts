@@ -25,7 +25,7 @@ import { BertTokenizer } from '../src/tokenizer/index.ts';
 import { intOption, parseArgs } from './lib/args.ts';
 import { corpusPath, modelFilesDir, peerInstalled, peerVersion } from './lib/paths.ts';
 import { median } from './lib/stats.ts';
-import { importPeer } from './peers/import-peer.ts';
+import { importPeer } from './peers/import-peer.mjs';
 
 const PEER = '@huggingface/transformers';
 const MAX_LENGTH = 256;

@@ -6,7 +6,7 @@
  *   npx tsx bench/engines/onnxruntime-web.ts --threads 2 [--quick] [--onnx PATH]
  */
 
-import { importPeer } from '../peers/import-peer.ts';
+import { importPeer } from '../peers/import-peer.mjs';
 import { ortEngine } from '../lib/ort-engine.ts';
 import { requireOnnxPath, peerVersion } from '../lib/paths.ts';
 import type { OrtModule } from '../lib/peer-types.ts';

@@ -13,7 +13,7 @@
  */
 
 import fs from 'node:fs';
-import { importPeer } from '../peers/import-peer.ts';
+import { importPeer } from '../peers/import-peer.mjs';
 import { requireOnnxPath } from '../lib/paths.ts';
 import type { TransformersModule } from '../lib/peer-types.ts';
 import type { BenchEngine } from '../lib/protocol.ts';

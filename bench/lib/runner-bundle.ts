@@ -10,7 +10,9 @@
  *
  * The bundle sits in the runner's own folder (`bench/engines/.<name>.bundle.mjs`, git-ignored),
  * so that paths computed from `import.meta.url` (bench/lib/paths.ts) resolve as from the
- * sources. Packages (the peers, Node built-ins) stay external and load as usual.
+ * sources. Packages (Node built-ins) stay external and load as usual; so does the peers'
+ * importer (bench/peers/import-peer.mjs), which must stay in bench/peers to resolve the peers
+ * from bench/peers/node_modules.
  */
 
 import path from 'node:path';
@@ -28,6 +30,15 @@ export async function bundleRunner(runnerPath: string): Promise<string> {
     target: 'node20',
     packages: 'external',
     logLevel: 'error',
+    plugins: [
+      {
+        name: 'peer-importer-stays-in-place',
+        setup(esbuild) {
+          // Keep the import as written: "../peers/import-peer.mjs" from bench/engines/ at run time.
+          esbuild.onResolve({ filter: /\/import-peer\.mjs$/ }, (args) => ({ path: args.path, external: true }));
+        },
+      },
+    ],
   });
   return outfile;
 }

@@ -74,6 +74,27 @@ export function createAttentionScratch(maxLength: number, headSize: number): Att
 }
 
 /**
+ * The checks for an attention step over a whole packed batch (`LinearBackend.attention`): every
+ * sequence as `checkAttentionArguments` checks it. Returns the multiply-adds the step takes
+ * (scores and context: 2·L²·d per head), by which a backend decides whether to share it.
+ */
+export function checkBatchAttention(
+  context: Float32Array,
+  qkv: Float32Array,
+  sequenceStarts: Int32Array,
+  shape: AttentionShape,
+  scratch: AttentionScratch,
+): number {
+  let multiplyAdds = 0;
+  for (let b = 0; b + 1 < sequenceStarts.length; b++) {
+    const length = sequenceStarts[b + 1]! - sequenceStarts[b]!;
+    checkAttentionArguments(context, qkv, sequenceStarts[b]!, length, shape, scratch, null);
+    multiplyAdds += 2 * length * length * shape.numHeads * shape.headSize;
+  }
+  return multiplyAdds;
+}
+
+/**
  * The checks shared by both kernels, so that neither reads past an array (which in JavaScript
  * yields `undefined`, then NaN, silently) nor writes outside its sequence's rows.
  */

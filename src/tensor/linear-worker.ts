@@ -46,6 +46,7 @@ import { createAttentionScratch, type AttentionScratch } from './attention.ts';
 import { geluInPlace } from './gelu.ts';
 import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
 import { matmulExportName, memoryImportModule, memoryImportName, type MatmulFunction } from './simd/kernel-interface.ts';
+import { layoutSimdAttentionScratch, simdAttentionFits, simdAttentionHead, type SimdAttentionScratch } from './simd/simd-attention.ts';
 
 // ── Control block layout ───────────────────────────────────────────────────────────────────
 export const GENERATION = 0; // bumped by the caller for every command; workers wait on it
@@ -79,7 +80,16 @@ export const SIMD_OUT_FEATURES = 21;
 export const ATTENTION_HEADS = 22;
 export const ATTENTION_HEAD_SIZE = 23;
 export const ATTENTION_TOKENS = 24;
-export const CONTROL_LENGTH = 25;
+export const ATTENTION_KERNEL = 25; // one of AttentionKernel
+export const CONTROL_LENGTH = 26;
+
+/** Which kernel an attention job's heads run. */
+export const AttentionKernel = {
+  /** attentionHeadFast (attention-fast.ts), float64, on the worker's own JS scratch. */
+  Js: 0,
+  /** simdAttentionHead (simd/simd-attention.ts) on the worker's scratch in the shared memory. */
+  Simd: 1,
+} as const;
 
 /** The buffer number that names the SIMD backend's shared memory instead of a registered buffer. */
 export const SIMD_MEMORY = -2;
@@ -152,6 +162,8 @@ export type ToWorkerMessage =
   | { type: 'resume'; generation: number }
   /** The SIMD kernel, compiled once by the caller, and the shared memory it runs on. */
   | { type: 'simd'; module: WebAssembly.Module; memory: WebAssembly.Memory }
+  /** Where this worker's SIMD attention scratch is in the shared memory (simd/simd-attention.ts). */
+  | { type: 'attentionScratch'; address: number }
   /** A new (larger) job-data buffer: Int32 values a job needs beyond the control block. */
   | { type: 'jobData'; buffer: SharedArrayBuffer };
 
@@ -169,6 +181,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
   const buffers = new Map<number, Float32Array>(); // registration number → whole-buffer view
   const weights = new Map<number, LinearWeightView>();
   let simd: { matmul: MatmulFunction; memory: WebAssembly.Memory } | null = null;
+  let simdAttentionScratch: SimdAttentionScratch | null = null;
   let jobData: Int32Array = new Int32Array(0);
   let attentionScratch: AttentionScratch | null = null; // this worker's own, grown as needed
   let seenGeneration = 0;
@@ -209,6 +222,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
     const tokens = Atomics.load(control, ATTENTION_TOKENS);
     const qkv = viewOf(control, X_BUFFER, X_OFFSET, tokens * 3 * hidden);
     const context = viewOf(control, OUT_BUFFER, OUT_OFFSET, tokens * hidden);
+    const useSimd = Atomics.load(control, ATTENTION_KERNEL) === AttentionKernel.Simd;
     for (;;) {
       const chunk = claimChunk(control, generation, chunkCount);
       if (chunk === -1) return;
@@ -220,10 +234,18 @@ export function runLinearWorker(port: LinearWorkerPort): void {
           const sequence = Math.floor(item / shape.numHeads);
           const start = jobData[sequence]!;
           const length = jobData[sequence + 1]! - start;
+          const head = item % shape.numHeads;
+          if (useSimd && simdAttentionFits(length, shape.headSize)) {
+            if (simd === null || simdAttentionScratch === null) throw new Error('SIMD attention job before the kernel and scratch were sent');
+            const contextAddress = Atomics.load(control, OUT_OFFSET) * 4;
+            const qkvAddress = Atomics.load(control, X_OFFSET) * 4;
+            simdAttentionHead(simd.matmul, simd.memory, simdAttentionScratch, contextAddress, qkvAddress, start, length, shape, head);
+            continue;
+          }
           if (attentionScratch === null || attentionScratch.maxLength < length || attentionScratch.headSize !== shape.headSize) {
             attentionScratch = createAttentionScratch(length, shape.headSize);
           }
-          attentionHeadFast(context, qkv, start, length, shape, attentionScratch, item % shape.numHeads);
+          attentionHeadFast(context, qkv, start, length, shape, attentionScratch, head);
         }
       } catch (error) {
         Atomics.store(control, FAILED, 1);
@@ -331,6 +353,9 @@ export function runLinearWorker(port: LinearWorkerPort): void {
         simd = { matmul: instance.exports[matmulExportName] as MatmulFunction, memory: message.memory };
         break;
       }
+      case 'attentionScratch':
+        simdAttentionScratch = layoutSimdAttentionScratch(message.address);
+        break;
       case 'jobData':
         jobData = new Int32Array(message.buffer);
         break;

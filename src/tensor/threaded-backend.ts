@@ -37,7 +37,8 @@
 import type { LinearActivation, LinearBackend, PreparedLinear } from './backend.ts';
 import type { AttentionScratch, AttentionShape } from './attention.ts';
 import { checkLinearArguments, linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
-import { ACTIVATION, BIAS_BUFFER, Command, OUT_BUFFER, OUT_OFFSET, WEIGHT_BUFFER, X_BUFFER, X_OFFSET } from './linear-worker.ts';
+import { attentionHeadFast } from './attention-fast.ts';
+import { ACTIVATION, AttentionKernel, BIAS_BUFFER, Command, OUT_BUFFER, OUT_OFFSET, WEIGHT_BUFFER, X_BUFFER, X_OFFSET } from './linear-worker.ts';
 import { LinearWorkerPool, ThreadedBackendError } from './worker-pool.ts';
 import type { SpawnLinearWorker } from './worker-spawn.ts';
 import type { SimdBackend, SimdBackendOptions } from './simd/simd-backend.ts';
@@ -174,12 +175,17 @@ class ThreadedLinearBackend implements ThreadedBackend {
 
   /** Shares the batch's (sequence, head) pairs between the threads (see LinearWorkerPool.attention). */
   attention(context: Float32Array, qkv: Float32Array, sequenceStarts: Int32Array, shape: AttentionShape, scratch: AttentionScratch): void {
-    this.pool.attention(context, qkv, sequenceStarts, shape, scratch, {
+    const views = {
       qkvBuffer: this.idOf(qkv, 'qkv'),
       qkvOffset: qkv.byteOffset / 4,
       contextBuffer: this.idOf(context, 'context'),
       contextOffset: context.byteOffset / 4,
-    });
+      kernel: AttentionKernel.Js,
+      minMultiplyAdds: MIN_PARALLEL_MULTIPLY_ADDS,
+    };
+    this.pool.attention(context, qkv, sequenceStarts, shape, scratch, views, (start, length, head) =>
+      attentionHeadFast(context, qkv, start, length, shape, scratch, head),
+    );
   }
 
   dispose(): void {

@@ -11,12 +11,12 @@
  * ranges with the same kernel, so results do not depend on who took which rows.
  */
 
-import { attentionHeadFast } from './attention-fast.ts';
-import { checkAttentionArguments, type AttentionScratch, type AttentionShape } from './attention.ts';
+import { checkBatchAttention, type AttentionScratch, type AttentionShape } from './attention.ts';
 import {
   ACKNOWLEDGED,
   ATTENTION_HEADS,
   ATTENTION_HEAD_SIZE,
+  ATTENTION_KERNEL,
   ATTENTION_TOKENS,
   OUT_BUFFER,
   OUT_OFFSET,
@@ -56,18 +56,16 @@ const WORKER_START_TIMEOUT_MS = 60_000;
 const WORKER_TIMEOUT_MS = 60_000;
 const MULTIPLY_ADDS_PER_MS_AT_WORST = 100_000; // 0.1 GMAC/s: far below any real machine
 
-/**
- * Below this many multiply-adds an attention step runs on the calling thread alone (about
- * 0.1 ms of the attention kernel's work).
- */
-const MIN_PARALLEL_ATTENTION_MULTIPLY_ADDS = 1 << 17;
-
-/** Where an attention job's qkv and context are, for the workers: a buffer number and a float offset. */
+/** Where an attention job's qkv and context are for the workers (a buffer number and a float offset), and which kernel they run. */
 export interface AttentionViews {
   qkvBuffer: number;
   qkvOffset: number;
   contextBuffer: number;
   contextOffset: number;
+  /** AttentionKernel.Js (attention-fast.ts) or AttentionKernel.Simd (simd/simd-attention.ts). */
+  kernel: number;
+  /** Below this many multiply-adds the step stays on the calling thread (about 0.1 ms of its kernel). */
+  minMultiplyAdds: number;
 }
 
 /** One job for `LinearWorkerPool.run`. */
@@ -141,8 +139,13 @@ export class LinearWorkerPool {
 
   /** Posts a message to every worker; they read it before the next job. */
   post(message: ToWorkerMessage): void {
+    this.postToEach(() => message);
+  }
+
+  /** Posts each worker its own message (`workerIndex` from 1: the calling thread is 0). */
+  postToEach(message: (workerIndex: number) => ToWorkerMessage): void {
     if (this.disposed || this.workers.length === 0) return;
-    for (const worker of this.workers) worker.postMessage(message);
+    this.workers.forEach((worker, i) => worker.postMessage(message(i + 1)));
     this.unsynced = true;
   }
 
@@ -204,8 +207,8 @@ export class LinearWorkerPool {
    * The attention step of a backend with this pool (see `LinearBackend.attention`): every
    * (sequence, head) pair of the batch, claimed one at a time by the calling thread and the
    * workers (pairs differ in cost with the sequence length, so small claims keep threads even).
-   * Each pair runs `attentionHeadFast`, the kernel the model runs without threads.
-   * `views`: how the workers find qkv and context.
+   * `computeHead(start, length, head)` computes one pair on the calling thread; the workers run
+   * the same kernel, named by `views.kernel`, on their own scratch.
    */
   attention(
     context: Float32Array,
@@ -214,24 +217,20 @@ export class LinearWorkerPool {
     shape: AttentionShape,
     scratch: AttentionScratch,
     views: AttentionViews,
+    computeHead: (start: number, length: number, head: number) => void,
   ): void {
     this.checkUsable();
+    const multiplyAdds = checkBatchAttention(context, qkv, sequenceStarts, shape, scratch);
     const sequences = sequenceStarts.length - 1;
-    let multiplyAdds = 0;
-    for (let b = 0; b < sequences; b++) {
-      const length = sequenceStarts[b + 1]! - sequenceStarts[b]!;
-      checkAttentionArguments(context, qkv, sequenceStarts[b]!, length, shape, scratch, null);
-      multiplyAdds += 2 * length * length * shape.numHeads * shape.headSize; // scores and context
-    }
     const items = sequences * shape.numHeads;
     const computeItems = (first: number, end: number): void => {
       for (let item = first; item < end; item++) {
         const sequence = Math.floor(item / shape.numHeads);
         const start = sequenceStarts[sequence]!;
-        attentionHeadFast(context, qkv, start, sequenceStarts[sequence + 1]! - start, shape, scratch, item % shape.numHeads);
+        computeHead(start, sequenceStarts[sequence + 1]! - start, item % shape.numHeads);
       }
     };
-    if (this.workers.length === 0 || items < 2 || multiplyAdds < MIN_PARALLEL_ATTENTION_MULTIPLY_ADDS) {
+    if (this.workers.length === 0 || items < 2 || multiplyAdds < views.minMultiplyAdds) {
       computeItems(0, items);
       return;
     }
@@ -250,6 +249,7 @@ export class LinearWorkerPool {
         Atomics.store(control, ATTENTION_HEADS, shape.numHeads);
         Atomics.store(control, ATTENTION_HEAD_SIZE, shape.headSize);
         Atomics.store(control, ATTENTION_TOKENS, tokens);
+        Atomics.store(control, ATTENTION_KERNEL, views.kernel);
       },
       computeRows: computeItems,
     });

@@ -58,6 +58,7 @@ import { featuresPerPanel, packWeightPanels, packedWeightLength, panelCount } fr
 import type { LinearWorkerPool } from '../worker-pool.ts';
 import {
   ACTIVATION,
+  AttentionKernel,
   Command,
   SIMD_BIAS_ADDRESS,
   SIMD_IN_FEATURES,
@@ -67,7 +68,15 @@ import {
   SIMD_MEMORY,
   SIMD_X_ADDRESS,
 } from '../linear-worker.ts';
-import type { AttentionScratch, AttentionShape } from '../attention.ts';
+import { checkBatchAttention, type AttentionScratch, type AttentionShape } from '../attention.ts';
+import { attentionHeadFast } from '../attention-fast.ts';
+import {
+  layoutSimdAttentionScratch,
+  simdAttentionFits,
+  simdAttentionHead,
+  simdAttentionScratchBytes,
+  type SimdAttentionScratch,
+} from './simd-attention.ts';
 
 /** Any misuse of the SIMD backend or failure of its runtime: the message names the culprit. */
 export class SimdBackendError extends Error {
@@ -96,12 +105,14 @@ export interface SimdBackendOptions {
 export interface SimdBackend extends LinearBackend {
   readonly memory: WebAssembly.Memory;
   readonly sharedMemory: boolean;
-  /** Bytes handed out so far (weights, bias slots, activations). */
+  /** Bytes handed out so far (weights, bias slots, activations, one attention scratch per thread). */
   readonly usedBytes: number;
   /** Threads computing each call, the calling thread included. */
   readonly threads: number;
   /** Rows computed by workers (not the calling thread) so far. */
   readonly rowsComputedByWorkers: number;
+  /** The attention step on the kernel (simd-attention.ts); see LinearBackend.attention. */
+  attention(context: Float32Array, qkv: Float32Array, sequenceStarts: Int32Array, shape: AttentionShape, scratch: AttentionScratch): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +184,7 @@ export async function createSimdBackend(options: SimdBackendOptions = {}): Promi
   const instance = await WebAssembly.instantiate(module, { [memoryImportModule]: { [memoryImportName]: memory } });
   const matmul = instance.exports[matmulExportName] as MatmulFunction;
   warmUp(matmul, memory);
+  // Each worker: its own kernel instance over the shared memory.
   pool?.post({ type: 'simd', module, memory });
   return new SimdLinearBackend(memory, shared, maximumPages, matmul, pool);
 }
@@ -252,6 +264,20 @@ class SimdLinearBackend implements SimdBackend {
     private readonly pool: LinearWorkerPool | null,
   ) {}
 
+  /**
+   * The calling thread's attention scratch (simd-attention.ts), reserved with one per worker by
+   * the first `allocate`: before any view exists that growing an unshared memory could detach,
+   * and only by backends that compute (a backend that only packs weights needs none).
+   */
+  private attentionScratch: SimdAttentionScratch | null = null;
+
+  private reserveAttentionScratches(): void {
+    const addresses: number[] = [];
+    for (let thread = 0; thread < this.threads; thread++) addresses.push(this.reserve(simdAttentionScratchBytes / 4));
+    this.attentionScratch = layoutSimdAttentionScratch(addresses[0]!);
+    this.pool?.postToEach((worker) => ({ type: 'attentionScratch', address: addresses[worker]! }));
+  }
+
   get threads(): number {
     return this.pool?.threads ?? 1;
   }
@@ -289,6 +315,7 @@ class SimdLinearBackend implements SimdBackend {
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new SimdBackendError(`allocate: length must be a non-negative integer, got ${length}`);
     }
+    if (this.attentionScratch === null) this.reserveAttentionScratches();
     const address = this.reserve(length);
     // Fresh bytes of a WebAssembly memory are zero, and the allocator never hands bytes out twice.
     return new Float32Array(this.currentBuffer(), address, length);
@@ -357,14 +384,11 @@ class SimdLinearBackend implements SimdBackend {
   }
 
   /**
-   * With workers only (see LinearBackend.attention): shares the batch's (sequence, head) pairs
-   * between the threads; qkv and context are views of the shared memory.
+   * The attention step (see LinearBackend.attention) with the kernel: each (sequence, head) pair
+   * through `simdAttentionHead` (simd-attention.ts), shared between the threads when there are
+   * workers. Pairs too large for the scratch run the JS kernel of attention-fast.ts.
    */
-  get attention(): LinearBackend['attention'] {
-    return this.pool === null ? undefined : this.attentionOnThreads;
-  }
-
-  private attentionOnThreads(
+  attention(
     context: Float32Array,
     qkv: Float32Array,
     sequenceStarts: Int32Array,
@@ -374,12 +398,27 @@ class SimdLinearBackend implements SimdBackend {
     this.assertNotDisposed('attention');
     const qkvAddress = this.addressOf(qkv, 'qkv', 0, '');
     const contextAddress = this.addressOf(context, 'context', 0, '');
-    this.pool!.attention(context, qkv, sequenceStarts, shape, scratch, {
-      qkvBuffer: SIMD_MEMORY,
-      qkvOffset: qkvAddress / 4,
-      contextBuffer: SIMD_MEMORY,
-      contextOffset: contextAddress / 4,
-    });
+    const ownScratch = this.attentionScratch!; // reserved by the allocate that made qkv
+    const computeHead = (start: number, length: number, head: number): void => {
+      if (simdAttentionFits(length, shape.headSize)) {
+        simdAttentionHead(this.matmul, this.memory, ownScratch, contextAddress, qkvAddress, start, length, shape, head);
+      } else {
+        attentionHeadFast(context, qkv, start, length, shape, scratch, head);
+      }
+    };
+    if (this.pool === null) {
+      checkBatchAttention(context, qkv, sequenceStarts, shape, scratch);
+      for (let b = 0; b + 1 < sequenceStarts.length; b++) {
+        for (let head = 0; head < shape.numHeads; head++) computeHead(sequenceStarts[b]!, sequenceStarts[b + 1]! - sequenceStarts[b]!, head);
+      }
+      return;
+    }
+    const views = { qkvBuffer: SIMD_MEMORY, qkvOffset: qkvAddress / 4, contextBuffer: SIMD_MEMORY, contextOffset: contextAddress / 4 };
+    this.pool.attention(context, qkv, sequenceStarts, shape, scratch, {
+      ...views,
+      kernel: AttentionKernel.Simd,
+      minMultiplyAdds: MIN_PARALLEL_MULTIPLY_ADDS,
+    }, computeHead);
   }
 
   /** Marks the backend unusable and ends its workers. The memory is freed when nothing references it. */

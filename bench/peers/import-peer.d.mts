@@ -1,0 +1,2 @@
+/** See import-peer.mjs. */
+export function importPeer(name: string): Promise<unknown>;
