@@ -160,8 +160,12 @@ export type ToWorkerMessage =
   | { type: 'register'; id: number; buffer: SharedArrayBuffer; weight?: { outFeatures: number; inFeatures: number } }
   | { type: 'release'; id: number }
   | { type: 'resume'; generation: number }
-  /** The SIMD kernel, compiled once by the caller, and the shared memory it runs on. */
-  | { type: 'simd'; module: WebAssembly.Module; memory: WebAssembly.Memory }
+  /**
+   * The SIMD kernel, compiled once by the caller (a WebAssembly.Module), and the shared
+   * WebAssembly.Memory it runs on. Typed `unknown` here so that the published declarations need
+   * no WebAssembly types (a Node project's tsconfig may not have them).
+   */
+  | { type: 'simd'; module: unknown; memory: unknown }
   /** Where this worker's SIMD attention scratch is in the shared memory (simd/simd-attention.ts). */
   | { type: 'attentionScratch'; address: number }
   /** A new (larger) job-data buffer: Int32 values a job needs beyond the control block. */
@@ -348,9 +352,9 @@ export function runLinearWorker(port: LinearWorkerPort): void {
       case 'simd': {
         // Instantiating a small compiled module is quick; each worker has its own instance
         // (its own stack and globals) over the one shared memory.
-        const imports = { [memoryImportModule]: { [memoryImportName]: message.memory } };
-        const instance = new WebAssembly.Instance(message.module, imports);
-        simd = { matmul: instance.exports[matmulExportName] as MatmulFunction, memory: message.memory };
+        const memory = message.memory as WebAssembly.Memory;
+        const instance = new WebAssembly.Instance(message.module as WebAssembly.Module, { [memoryImportModule]: { [memoryImportName]: memory } });
+        simd = { matmul: instance.exports[matmulExportName] as MatmulFunction, memory };
         break;
       }
       case 'attentionScratch':
