@@ -1,5 +1,9 @@
 /**
- * The worker side of the threaded linear backend, and the shared-memory protocol both sides use.
+ * The worker side of the threaded backends (threaded-backend.ts: the JS kernel; simd/: the SIMD
+ * kernel with threads), and the shared-memory protocol both sides use (the caller's side is
+ * worker-pool.ts). A job is one of three kinds: linear rows with `linearTiled`, linear rows with
+ * the SIMD kernel on this worker's own instance over the shared WebAssembly.Memory, or
+ * (sequence, head) pairs of attention (their fields are described with the control block layout).
  *
  * A worker holds the same SharedArrayBuffers as the calling thread (weights, activations, a
  * bias scratch), registered once by message and then named by a number. A job is not sent by
@@ -37,7 +41,7 @@
  * registration number of a SharedArrayBuffer; offsets and lengths are in floats.
  *
  * Left out: spawning (platform-specific, see worker-spawn.ts and the Node adapter) and the
- * caller's side (threaded-backend.ts).
+ * caller's side (worker-pool.ts).
  */
 
 import type { LinearActivation } from './backend.ts';
