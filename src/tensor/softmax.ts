@@ -3,9 +3,11 @@
  *
  * Subtracting the maximum changes nothing mathematically and keeps exp() from overflowing on
  * large scores. Entries equal to −Infinity (masked keys) get probability exactly 0.
- * Works in place on `length` entries of a float64 row starting at `offset`.
+ * Works in place on `length` entries of a row starting at `offset`: float64 rows for the JS
+ * attention kernels; float32 rows for the SIMD one (simd-attention.ts), whose scores live in
+ * WebAssembly memory (the sums stay float64; each stored value is then rounded to float32).
  */
-export function softmaxInPlace(row: Float64Array, offset: number, length: number): void {
+export function softmaxInPlace(row: Float64Array | Float32Array, offset: number, length: number): void {
   let max = -Infinity;
   for (let j = 0; j < length; j++) if (row[offset + j] > max) max = row[offset + j];
   if (max === -Infinity) throw new RangeError('softmax over a row with every entry masked');

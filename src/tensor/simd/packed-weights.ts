@@ -33,6 +33,10 @@ export function packedWeightLength(outFeatures: number, inFeatures: number): num
 
 /**
  * Writes `weight` in panel order into `packed`, zero-filling the padding features.
+ * Loop order: the writes go in order through `packed` (k-major within a panel), the reads take
+ * 8 rows of `weight` side by side. Measured against walking one weight row at a time (reads in
+ * order, writes 8 floats apart): 53 vs 109 ms for the model's 36 matrices in a fresh process,
+ * which is most of the SIMD backend's load time; about equal once the JIT has warmed up.
  * @param packed  [P, K, 8]  written, at least `packedWeightLength(N, K)` long
  * @param weight  [N, K]     PyTorch `nn.Linear` layout
  */
@@ -43,16 +47,15 @@ export function packWeightPanels(
   inFeatures: number,
 ): void {
   const panels = panelCount(outFeatures);
+  let out = 0; // next float of `packed`: packed[p, k, 0]
   for (let p = 0; p < panels; p++) {
-    const panelStart = p * inFeatures * featuresPerPanel;
-    for (let j = 0; j < featuresPerPanel; j++) {
-      const n = p * featuresPerPanel + j;
-      if (n >= outFeatures) {
-        for (let k = 0; k < inFeatures; k++) packed[panelStart + k * featuresPerPanel + j] = 0;
-        continue;
-      }
-      const weightRow = n * inFeatures;
-      for (let k = 0; k < inFeatures; k++) packed[panelStart + k * featuresPerPanel + j] = weight[weightRow + k]!;
+    const firstFeature = p * featuresPerPanel;
+    const realFeatures = Math.min(featuresPerPanel, outFeatures - firstFeature); // < 8 only in the last panel
+    for (let k = 0; k < inFeatures; k++) {
+      let at = firstFeature * inFeatures + k; // weight[firstFeature, k]
+      for (let j = 0; j < realFeatures; j++, at += inFeatures) packed[out + j] = weight[at]!;
+      for (let j = realFeatures; j < featuresPerPanel; j++) packed[out + j] = 0;
+      out += featuresPerPanel;
     }
   }
 }

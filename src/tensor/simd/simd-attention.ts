@@ -5,7 +5,7 @@
  * of L tokens, d = head size:
  *
  *   scores  = Q · Kᵀ                 [L, d] x [d, L] → [L, L]    kernel: x = Q, W = K
- *   P       = softmax(scores / √d)   row by row, in JavaScript (float64 `softmaxInPlace`)
+ *   P       = softmax(scores / √d)   row by row, in JavaScript (`softmaxInPlace`, float64 sums)
  *   context = P · V                  [L, L] x [L, d] → [L, d]    kernel: x = P, W = Vᵀ
  *
  * Both products are exactly the kernel's out = x · Wᵀ: "W" is K itself for the scores ([N = L,
@@ -39,7 +39,7 @@ export function simdAttentionFits(length: number, headSize: number): boolean {
   return length <= simdAttentionMaxLength && headSize <= simdAttentionMaxHeadSize;
 }
 
-/** Byte addresses (16-byte aligned) of one thread's attention buffers in the memory, and a float64 row. */
+/** Byte addresses (16-byte aligned) of one thread's attention buffers in the memory. */
 export interface SimdAttentionScratch {
   readonly queries: number; //     [L, d]           the head's queries, one row per token
   readonly keyPanels: number; //   [⌈L/8⌉, d, 8]    keys as kernel weights: keyPanels[p, c, t] = k_{8p+t}[c]
@@ -47,7 +47,6 @@ export interface SimdAttentionScratch {
   readonly scores: number; //      [L, L]           scores, then probabilities
   readonly headContext: number; // [L, d]           the head's context rows
   readonly zeroBias: number; //    [8·⌈512/8⌉]      zeros: the kernel always adds a bias
-  readonly softmaxRow: Float64Array; // [L]         one row of scores in float64 for softmaxInPlace
 }
 
 const maxL = simdAttentionMaxLength;
@@ -85,7 +84,6 @@ export function layoutSimdAttentionScratch(baseAddress: number): SimdAttentionSc
     scores: take(regionFloats.scores),
     headContext: take(regionFloats.headContext),
     zeroBias: take(regionFloats.zeroBias),
-    softmaxRow: new Float64Array(maxL),
   };
 }
 
@@ -115,30 +113,27 @@ export function simdAttentionHead(
   const headContext = scratch.headContext / 4;
   const P = featuresPerPanel;
 
-  // Gather the head's queries, keys and values into the kernel's layouts. Padding lanes of the
-  // last panels keep old values: the kernel computes them in lanes of their own, never stored.
+  // Gather the head's queries (times 1/√d, so that the kernel's products are the scaled scores),
+  // keys and values into the kernel's layouts; P = 8, so j / 8 and j % 8 are j >> 3 and j & 7.
+  // Padding lanes of the last panels keep old values: the kernel computes them in lanes of
+  // their own, never stored.
+  const scale = 1 / Math.sqrt(d);
   for (let j = 0; j < L; j++) {
     const q = qkvAddress / 4 + (seqStart + j) * 3 * H + h * d; // q_j[0]; k_j[0] at q + H, v_j[0] at q + 2H
-    const keyAt = keyPanels + Math.floor(j / P) * d * P + (j % P); // keyPanels[j/8, 0, j%8]
+    const keyAt = keyPanels + (j >> 3) * d * P + (j & 7); // keyPanels[j/8, 0, j%8]
+    const valueAt = valuePanels + j * P; //                    valuePanels[0, j, 0]
     for (let c = 0; c < d; c++) {
-      heap[queries + j * d + c] = heap[q + c]!;
+      heap[queries + j * d + c] = heap[q + c]! * scale;
       heap[keyAt + c * P] = heap[q + H + c]!;
-      heap[valuePanels + Math.floor(c / P) * L * P + j * P + (c % P)] = heap[q + 2 * H + c]!;
+      heap[valueAt + (c >> 3) * L * P + (c & 7)] = heap[q + 2 * H + c]!;
     }
   }
 
-  // [L, d] x [d, L] → [L, L]
+  // [L, d] x [d, L] → [L, L]: scores q·k / √d
   matmul(scratch.scores, scratch.queries, scratch.keyPanels, scratch.zeroBias, L, d, L);
 
-  // probabilities = softmax(scores / √d), each row through float64
-  const row = scratch.softmaxRow;
-  const scale = 1 / Math.sqrt(d);
-  for (let i = 0; i < L; i++) {
-    const rowStart = scores + i * L;
-    for (let j = 0; j < L; j++) row[j] = heap[rowStart + j]! * scale;
-    softmaxInPlace(row, 0, L);
-    for (let j = 0; j < L; j++) heap[rowStart + j] = row[j]!;
-  }
+  // probabilities, row by row, in place in the memory (sums in float64)
+  for (let i = 0; i < L; i++) softmaxInPlace(heap, scores + i * L, L);
 
   // [L, L] x [L, d] → [L, d], then into the context's columns of head h
   matmul(scratch.headContext, scratch.scores, scratch.valuePanels, scratch.zeroBias, L, L, d);
