@@ -38,7 +38,8 @@ export function attentionForward(
   backend.linear(queryKeyValue, hidden, layer.self.queryKeyValue.weight, layer.self.queryKeyValue.bias, T);
 
   if (backend.attention !== undefined && observe === undefined) {
-    // A threaded backend shares the (sequence, head) pairs between its threads: same kernel, same bits.
+    // A backend with threads shares the (sequence, head) pairs between them; the SIMD one also
+    // runs each pair on its own kernel (LinearBackend.attention).
     backend.attention(context, queryKeyValue, batch.sequenceStarts, shape, attentionScratch);
   } else {
     for (let b = 0; b + 1 < batch.sequenceStarts.length; b++) {

@@ -74,6 +74,25 @@ export function createAttentionScratch(maxLength: number, headSize: number): Att
 }
 
 /**
+ * Runs `computeHead(start, length, head)` for items [first, end) of a batch's attention step,
+ * item k being head k mod A of sequence ⌊k / A⌋: the numbering by which threads share the
+ * (sequence, head) pairs (`LinearBackend.attention`). sequenceStarts: [B + 1] (or longer).
+ */
+export function computeAttentionItems(
+  sequenceStarts: ArrayLike<number>,
+  numHeads: number,
+  first: number,
+  end: number,
+  computeHead: (start: number, length: number, head: number) => void,
+): void {
+  for (let item = first; item < end; item++) {
+    const sequence = Math.floor(item / numHeads);
+    const start = sequenceStarts[sequence]!;
+    computeHead(start, sequenceStarts[sequence + 1]! - start, item % numHeads);
+  }
+}
+
+/**
  * The checks for an attention step over a whole packed batch (`LinearBackend.attention`): every
  * sequence as `checkAttentionArguments` checks it. Returns the multiply-adds the step takes
  * (scores and context: 2·L²·d per head), by which a backend decides whether to share it.

@@ -55,9 +55,11 @@ export interface LinearBackend {
   allocate(length: number): Float32Array;
   /**
    * Optional: the attention of a whole packed batch, every (sequence, head) pair, for backends
-   * with threads to share it between. Without it the model runs `multiHeadSelfAttentionFast`
-   * (attention-fast.ts) sequence by sequence on the calling thread, and this must give exactly
-   * the same bits (it runs the same per-head function, wherever each pair falls).
+   * with threads to share it between (or, the SIMD one, a kernel of their own for it). Without
+   * it the model runs `multiHeadSelfAttentionFast` (attention-fast.ts) sequence by sequence on
+   * the calling thread. The threaded JS backend gives exactly those bits (it runs the same
+   * per-head function, wherever each pair falls); the SIMD one gives the same bits on any
+   * number of threads.
    * context: [T, H] written; qkv: [T, 3H] from this backend's `allocate`;
    * sequenceStarts: [B + 1], sequence b owns rows sequenceStarts[b] … sequenceStarts[b+1]−1.
    */

@@ -46,7 +46,7 @@
 
 import type { LinearActivation } from './backend.ts';
 import { attentionHeadFast } from './attention-fast.ts';
-import { createAttentionScratch, type AttentionScratch } from './attention.ts';
+import { computeAttentionItems, createAttentionScratch, type AttentionScratch } from './attention.ts';
 import { geluInPlace } from './gelu.ts';
 import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
 import { matmulExportName, memoryImportModule, memoryImportName, type MatmulFunction } from './simd/kernel-interface.ts';
@@ -211,6 +211,38 @@ export function runLinearWorker(port: LinearWorkerPort): void {
     }
   }
 
+  /**
+   * Claims chunks of the current job until none is left and computes rows [start, end) of each
+   * with `computeChunk`. A chunk is counted as finished even when it failed (FAILED is set and
+   * the error posted), so that the caller never waits forever. `rows` and `chunkRows` are the
+   * job's fields, read by the caller before claiming like every other field.
+   */
+  function computeClaimedChunks(
+    control: Int32Array,
+    generation: number,
+    rows: number,
+    chunkRows: number,
+    computeChunk: (start: number, end: number) => void,
+  ): void {
+    if (rows < 1 || chunkRows < 1) return; // fields of a job that is being rewritten: not ours
+    const chunkCount = Math.ceil(rows / chunkRows);
+    for (;;) {
+      const chunk = claimChunk(control, generation, chunkCount);
+      if (chunk === -1) return;
+      const start = chunk * chunkRows;
+      const end = Math.min(rows, start + chunkRows);
+      try {
+        computeChunk(start, end);
+      } catch (error) {
+        Atomics.store(control, FAILED, 1);
+        port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+      }
+      Atomics.add(control, WORKER_ROWS, end - start);
+      Atomics.add(control, FINISHED, end - start);
+      Atomics.notify(control, FINISHED);
+    }
+  }
+
   /** A view of `length` floats named by a (buffer, offset) pair of fields, or undefined. */
   function viewOf(control: Int32Array, bufferField: number, offsetField: number, length: number): Float32Array | undefined {
     const buffer = Atomics.load(control, bufferField);
@@ -223,54 +255,34 @@ export function runLinearWorker(port: LinearWorkerPort): void {
   function workAttention(control: Int32Array, generation: number): void {
     const items = Atomics.load(control, ROWS);
     const chunkItems = Atomics.load(control, CHUNK_ROWS);
-    if (items < 1 || chunkItems < 1) return; // fields of a job that is being rewritten: not ours
-    const chunkCount = Math.ceil(items / chunkItems);
     const shape = { numHeads: Atomics.load(control, ATTENTION_HEADS), headSize: Atomics.load(control, ATTENTION_HEAD_SIZE) };
     const hidden = shape.numHeads * shape.headSize;
     const tokens = Atomics.load(control, ATTENTION_TOKENS);
     const qkv = viewOf(control, X_BUFFER, X_OFFSET, tokens * 3 * hidden);
     const context = viewOf(control, OUT_BUFFER, OUT_OFFSET, tokens * hidden);
     const useSimd = Atomics.load(control, ATTENTION_KERNEL) === AttentionKernel.Simd;
-    for (;;) {
-      const chunk = claimChunk(control, generation, chunkCount);
-      if (chunk === -1) return;
-      const first = chunk * chunkItems;
-      const end = Math.min(items, first + chunkItems);
-      try {
-        if (qkv === undefined || context === undefined) throw new Error('attention job names a buffer this worker does not know');
-        for (let item = first; item < end; item++) {
-          const sequence = Math.floor(item / shape.numHeads);
-          const start = jobData[sequence]!;
-          const length = jobData[sequence + 1]! - start;
-          const head = item % shape.numHeads;
-          if (useSimd && simdAttentionFits(length, shape.headSize)) {
-            if (simd === null || simdAttentionScratch === null) throw new Error('SIMD attention job before the kernel and scratch were sent');
-            const contextAddress = Atomics.load(control, OUT_OFFSET) * 4;
-            const qkvAddress = Atomics.load(control, X_OFFSET) * 4;
-            simdAttentionHead(simd.matmul, simd.memory, simdAttentionScratch, contextAddress, qkvAddress, start, length, shape, head);
-            continue;
-          }
-          if (attentionScratch === null || attentionScratch.maxLength < length || attentionScratch.headSize !== shape.headSize) {
-            attentionScratch = createAttentionScratch(length, shape.headSize);
-          }
-          attentionHeadFast(context, qkv, start, length, shape, attentionScratch, head);
-        }
-      } catch (error) {
-        Atomics.store(control, FAILED, 1);
-        port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    // With the SIMD kernel qkv and context are in the shared memory: their byte addresses.
+    const qkvAddress = (Atomics.load(control, X_OFFSET) >>> 0) * 4;
+    const contextAddress = (Atomics.load(control, OUT_OFFSET) >>> 0) * 4;
+    const computeHead = (start: number, length: number, head: number): void => {
+      if (qkv === undefined || context === undefined) throw new Error('attention job names a buffer this worker does not know');
+      if (useSimd && simdAttentionFits(length, shape.headSize)) {
+        if (simd === null || simdAttentionScratch === null) throw new Error('SIMD attention job before the kernel and scratch were sent');
+        simdAttentionHead(simd.matmul, simd.memory, simdAttentionScratch, contextAddress, qkvAddress, start, length, shape, head);
+        return;
       }
-      Atomics.add(control, WORKER_ROWS, end - first);
-      Atomics.add(control, FINISHED, end - first);
-      Atomics.notify(control, FINISHED);
-    }
+      if (attentionScratch === null || attentionScratch.maxLength < length || attentionScratch.headSize !== shape.headSize) {
+        attentionScratch = createAttentionScratch(length, shape.headSize);
+      }
+      attentionHeadFast(context, qkv, start, length, shape, attentionScratch, head);
+    };
+    computeClaimedChunks(control, generation, items, chunkItems, (first, end) =>
+      computeAttentionItems(jobData, shape.numHeads, first, end, computeHead),
+    );
   }
 
   /** Claims and computes chunks of a SIMD job: the kernel on this worker's own instance. */
   function workSimd(control: Int32Array, generation: number): void {
-    const rows = Atomics.load(control, ROWS);
-    const chunkRows = Atomics.load(control, CHUNK_ROWS);
-    if (rows < 1 || chunkRows < 1) return; // fields of a job that is being rewritten: not ours
-    const chunkCount = Math.ceil(rows / chunkRows);
     const outAddress = Atomics.load(control, SIMD_OUT_ADDRESS) >>> 0;
     const xAddress = Atomics.load(control, SIMD_X_ADDRESS) >>> 0;
     const weightsAddress = Atomics.load(control, SIMD_WEIGHTS_ADDRESS) >>> 0;
@@ -278,32 +290,19 @@ export function runLinearWorker(port: LinearWorkerPort): void {
     const inFeatures = Atomics.load(control, SIMD_IN_FEATURES);
     const outFeatures = Atomics.load(control, SIMD_OUT_FEATURES);
     const gelu = Atomics.load(control, ACTIVATION) === 1;
-    for (;;) {
-      const chunk = claimChunk(control, generation, chunkCount);
-      if (chunk === -1) return;
-      const rowStart = chunk * chunkRows;
-      const chunkLength = Math.min(rows, rowStart + chunkRows) - rowStart;
-      try {
-        if (simd === null) throw new Error('SIMD job before the SIMD kernel was sent to this worker');
-        const chunkOut = outAddress + rowStart * outFeatures * 4; // rows [rowStart, rowStart + chunkLength)
-        simd.matmul(chunkOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, chunkLength, inFeatures, outFeatures);
-        // A shared memory's buffer may have grown since: take the current one for the view.
-        if (gelu) geluInPlace(new Float32Array(simd.memory.buffer, chunkOut, chunkLength * outFeatures), chunkLength * outFeatures);
-      } catch (error) {
-        Atomics.store(control, FAILED, 1);
-        port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
-      }
-      Atomics.add(control, WORKER_ROWS, chunkLength);
-      Atomics.add(control, FINISHED, chunkLength);
-      Atomics.notify(control, FINISHED);
-    }
+    computeClaimedChunks(control, generation, Atomics.load(control, ROWS), Atomics.load(control, CHUNK_ROWS), (rowStart, rowEnd) => {
+      if (simd === null) throw new Error('SIMD job before the SIMD kernel was sent to this worker');
+      const length = rowEnd - rowStart;
+      const chunkOut = outAddress + rowStart * outFeatures * 4; // rows [rowStart, rowEnd)
+      simd.matmul(chunkOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, length, inFeatures, outFeatures);
+      // A shared memory's buffer may have grown since: take the current one for the view.
+      if (gelu) geluInPlace(new Float32Array(simd.memory.buffer, chunkOut, length * outFeatures), length * outFeatures);
+    });
   }
 
+  /** Claims and computes chunks of a JS linear job (`linearTiled` on registered buffers). */
   function work(control: Int32Array, generation: number): void {
     const rows = Atomics.load(control, ROWS);
-    const chunkRows = Atomics.load(control, CHUNK_ROWS);
-    if (rows < 1 || chunkRows < 1) return; // fields of a job that is being rewritten: not ours
-    const chunkCount = Math.ceil(rows / chunkRows);
     // The fields are read before claiming; if the job changed meanwhile the claim fails, and
     // fields read from a newer job are never used.
     const x = buffers.get(Atomics.load(control, X_BUFFER));
@@ -314,28 +313,15 @@ export function runLinearWorker(port: LinearWorkerPort): void {
     const xOffset = Atomics.load(control, X_OFFSET);
     const outOffset = Atomics.load(control, OUT_OFFSET);
     const activation: LinearActivation = Atomics.load(control, ACTIVATION) === 1 ? 'gelu' : 'none';
-    for (;;) {
-      const chunk = claimChunk(control, generation, chunkCount);
-      if (chunk === -1) return;
-      const rowStart = chunk * chunkRows;
-      const rowEnd = Math.min(rows, rowStart + chunkRows);
-      try {
-        if (x === undefined || out === undefined || weight === undefined || bias === undefined) {
-          throw new Error('job names a buffer this worker does not know');
-        }
-        const xView = x.subarray(xOffset, xOffset + rows * weight.inFeatures);
-        const outView = out.subarray(outOffset, outOffset + rows * weight.outFeatures);
-        const biasView = bias === null ? null : bias.subarray(0, weight.outFeatures);
-        linearTiled(outView, xView, weight, biasView, rowStart, rowEnd, activation);
-      } catch (error) {
-        Atomics.store(control, FAILED, 1);
-        port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+    computeClaimedChunks(control, generation, rows, Atomics.load(control, CHUNK_ROWS), (rowStart, rowEnd) => {
+      if (x === undefined || out === undefined || weight === undefined || bias === undefined) {
+        throw new Error('job names a buffer this worker does not know');
       }
-      // Counted even on failure, so that the caller never waits forever.
-      Atomics.add(control, WORKER_ROWS, rowEnd - rowStart);
-      Atomics.add(control, FINISHED, rowEnd - rowStart);
-      Atomics.notify(control, FINISHED);
-    }
+      const xView = x.subarray(xOffset, xOffset + rows * weight.inFeatures);
+      const outView = out.subarray(outOffset, outOffset + rows * weight.outFeatures);
+      const biasView = bias === null ? null : bias.subarray(0, weight.outFeatures);
+      linearTiled(outView, xView, weight, biasView, rowStart, rowEnd, activation);
+    });
   }
 
   port.onMessage((message) => {

@@ -11,7 +11,7 @@
  * ranges with the same kernel, so results do not depend on who took which rows.
  */
 
-import { checkBatchAttention, type AttentionScratch, type AttentionShape } from './attention.ts';
+import { checkBatchAttention, computeAttentionItems, type AttentionScratch, type AttentionShape } from './attention.ts';
 import {
   ACKNOWLEDGED,
   ATTENTION_HEADS,
@@ -223,13 +223,8 @@ export class LinearWorkerPool {
     const multiplyAdds = checkBatchAttention(context, qkv, sequenceStarts, shape, scratch);
     const sequences = sequenceStarts.length - 1;
     const items = sequences * shape.numHeads;
-    const computeItems = (first: number, end: number): void => {
-      for (let item = first; item < end; item++) {
-        const sequence = Math.floor(item / shape.numHeads);
-        const start = sequenceStarts[sequence]!;
-        computeHead(start, sequenceStarts[sequence + 1]! - start, item % shape.numHeads);
-      }
-    };
+    const computeItems = (first: number, end: number): void =>
+      computeAttentionItems(sequenceStarts, shape.numHeads, first, end, computeHead);
     if (this.workers.length === 0 || items < 2 || multiplyAdds < views.minMultiplyAdds) {
       computeItems(0, items);
       return;

@@ -68,7 +68,7 @@ import {
   SIMD_MEMORY,
   SIMD_X_ADDRESS,
 } from '../linear-worker.ts';
-import { checkBatchAttention, type AttentionScratch, type AttentionShape } from '../attention.ts';
+import { checkBatchAttention, computeAttentionItems, type AttentionScratch, type AttentionShape } from '../attention.ts';
 import { attentionHeadFast } from '../attention-fast.ts';
 import {
   layoutSimdAttentionScratch,
@@ -408,17 +408,18 @@ class SimdLinearBackend implements SimdBackend {
     };
     if (this.pool === null) {
       checkBatchAttention(context, qkv, sequenceStarts, shape, scratch);
-      for (let b = 0; b + 1 < sequenceStarts.length; b++) {
-        for (let head = 0; head < shape.numHeads; head++) computeHead(sequenceStarts[b]!, sequenceStarts[b + 1]! - sequenceStarts[b]!, head);
-      }
+      computeAttentionItems(sequenceStarts, shape.numHeads, 0, (sequenceStarts.length - 1) * shape.numHeads, computeHead);
       return;
     }
-    const views = { qkvBuffer: SIMD_MEMORY, qkvOffset: qkvAddress / 4, contextBuffer: SIMD_MEMORY, contextOffset: contextAddress / 4 };
-    this.pool.attention(context, qkv, sequenceStarts, shape, scratch, {
-      ...views,
+    const views = {
+      qkvBuffer: SIMD_MEMORY,
+      qkvOffset: qkvAddress / 4,
+      contextBuffer: SIMD_MEMORY,
+      contextOffset: contextAddress / 4,
       kernel: AttentionKernel.Simd,
       minMultiplyAdds: MIN_PARALLEL_MULTIPLY_ADDS,
-    }, computeHead);
+    };
+    this.pool.attention(context, qkv, sequenceStarts, shape, scratch, views, computeHead);
   }
 
   /** Marks the backend unusable and ends its workers. The memory is freed when nothing references it. */
