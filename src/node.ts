@@ -17,18 +17,25 @@
  * Hub ids, caches and downloads: see src/node/hub/resolve-model.ts.
  */
 
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SentenceEncoder, type SentenceEncoderParts } from './model/sentence-encoder.ts';
 import { resolveBackend } from './model/backend-choice.ts';
 import { SentenceTokenizer } from './model/sentence-tokenizer.ts';
+import { readCheckpoint } from './node/read-checkpoint.ts';
 import { readLargeFile } from './node/read-large-file.ts';
+import type { DeferredWeightBytes } from './model/deferred-weights.ts';
 import { readModuleLayout } from './model/sentence-transformers-config.ts';
 import type { BertConfig } from './model/config.ts';
 import { fileSize, inModule } from './node/hub/model-files.ts';
 import { resolveModel, type HubOptions, type ResolvedModel } from './node/hub/resolve-model.ts';
 import { spawnNodeLinearWorker } from './node/worker-spawn.ts';
+// The threaded and SIMD backends are loaded with the adapter, not on demand as in the core
+// (backend-choice.ts): on demand, their modules' file reads would queue behind the checkpoint's
+// on libuv's thread pool, and the workers would start only after the weights are read.
+import './tensor/threaded-backend.ts';
+import './tensor/simd/simd-backend.ts';
 
 export * from './index.ts';
 export { resolveModel, locateModel, planHubModel, downloadModelFiles, DOWNLOAD_RECORD } from './node/hub/resolve-model.ts';
@@ -46,7 +53,7 @@ export class ModelFolderError extends Error {
 /** Everything fromParts takes except the parts read from the folder, plus where to find the model. */
 export type LoadOptions = Omit<
   SentenceEncoderParts,
-  'config' | 'weights' | 'vocab' | 'modules' | 'poolingConfig' | 'sentenceBertConfig' | 'sentenceTransformersConfig' | 'tokenizerConfig'
+  'config' | 'weights' | 'deferredWeights' | 'builtTokenizer' | 'vocab' | 'modules' | 'poolingConfig' | 'sentenceBertConfig' | 'sentenceTransformersConfig' | 'tokenizerConfig'
 > &
   HubOptions;
 
@@ -56,6 +63,8 @@ export interface ModelFolderParts {
   config: unknown;
   /** Absent when read with `{ weights: false }`. */
   weights?: Uint8Array;
+  /** With `{ deferWordEmbeddings: true }`: the table still being read into `weights` (model/deferred-weights.ts). */
+  deferredWeights?: DeferredWeightBytes;
   vocab: string;
   modules?: unknown;
   poolingConfig?: unknown;
@@ -82,13 +91,24 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
   const backend = resolveBackend(encoderParts);
   if (backend instanceof Promise) backend.catch(() => {}); // reported by the encoder, not as unhandled
   let parts: ModelFolderParts;
+  let builtTokenizer: SentenceEncoderParts['builtTokenizer'];
   try {
-    parts = await readModelFolder(resolved.dir);
+    parts = await readModelFolder(resolved.dir, {
+      // The word-embedding table (half the file) is read in the background: the encoder is ready
+      // once the rest is in, and waits, per batch, only for rows not read yet.
+      deferWordEmbeddings: true,
+      // The threaded JS backend uses weights in shared memory in place (no second copy).
+      sharedWeights: (encoderParts.backend ?? 'js') === 'js' && (encoderParts.threads ?? 1) > 1,
+      // The tokenizer needs no weights: it is built while they are read.
+      whileWeightsAreRead: (smallFiles) => {
+        builtTokenizer = SentenceTokenizer.fromParts({ ...encoderParts, ...smallFiles });
+      },
+    });
   } catch (error) {
     void Promise.resolve(backend).then((started) => started.dispose(), () => {});
     throw error;
   }
-  return SentenceEncoder.fromParts({ ...encoderParts, ...parts, weights: parts.weights!, backend });
+  return SentenceEncoder.fromParts({ ...encoderParts, ...parts, weights: parts.weights!, backend, builtTokenizer });
 }
 
 /** Only the tokenizer side of a model (no weights read): what the CLI's `tokenize` uses. */
@@ -101,51 +121,89 @@ export async function loadSentenceTokenizer(
   return { ...SentenceTokenizer.fromParts({ ...encoderOptions(options), ...parts }), resolved };
 }
 
+export interface ReadModelFolderOptions {
+  /** Read model.safetensors. Default true. */
+  weights?: boolean;
+  /**
+   * Return as soon as every tensor but the word-embedding table is read, the table following in
+   * the background (`deferredWeights`; for `SentenceEncoder.fromParts`, which waits for the rows
+   * it uses). Default false: `weights` is the complete file when this resolves.
+   */
+  deferWordEmbeddings?: boolean;
+  /** Read the checkpoint into a SharedArrayBuffer (worker threads can read it as it is). Default false. */
+  sharedWeights?: boolean;
+  /**
+   * Called with every part but the weights as soon as those are read, before waiting for the
+   * checkpoint: work that needs no weights overlaps its read. An error thrown here rejects.
+   */
+  whileWeightsAreRead?: (parts: Omit<ModelFolderParts, 'weights' | 'deferredWeights'>) => void;
+}
+
 /** Reads (and JSON-parses) the files of a model folder; a missing required file is named with its path. */
-export async function readModelFolder(dir: string, options: { weights?: boolean } = {}): Promise<ModelFolderParts> {
-  const files: string[] = [];
-  const read = async (name: string, required: boolean): Promise<string | undefined> => {
-    const text = await readText(dir, name, required);
-    if (text !== undefined) files.push(name);
-    return text;
-  };
-  const modulesText = await read('modules.json', false);
+export async function readModelFolder(dir: string, options: ReadModelFolderOptions = {}): Promise<ModelFolderParts> {
+  const modulesText = await readText(dir, 'modules.json', false);
   const modules = modulesText === undefined ? undefined : parseJsonFile(dir, 'modules.json', modulesText);
   const layout = readModuleLayout(modules);
   const t = (name: string): string => inModule(layout.transformerPath, name);
-  // The 91 MB of weights are read while the small files are (their errors wait for their turn).
-  const weightsRead = (options.weights ?? true) ? readWeights(dir, t('model.safetensors'), t('pytorch_model.bin')) : null;
-  weightsRead?.catch(() => {});
 
-  const configText = (await read(t('config.json'), true))!;
-  const vocab = (await read(t('vocab.txt'), true))!;
-  const parts: ModelFolderParts = { dir, config: parseJsonFile(dir, t('config.json'), configText), vocab, files, weightsFile: t('model.safetensors') };
-  if (modules !== undefined) parts.modules = modules;
-  const optionalJson = async (name: string, required: boolean): Promise<unknown> => {
-    const text = await read(name, required);
+  // The small files (a few hundred KB) before the checkpoint; errors are reported in this order.
+  const smallFiles: [name: string, required: boolean][] = [
+    [t('config.json'), true],
+    [t('vocab.txt'), true],
+    ...(layout.fromModulesJson ? [[inModule(layout.poolingPath, 'config.json'), true] as [string, boolean]] : []),
+    [t('sentence_bert_config.json'), false],
+    [t('tokenizer_config.json'), false],
+    ['config_sentence_transformers.json', false],
+  ];
+  const settled = await Promise.allSettled(smallFiles.map(([name, required]) => readText(dir, name, required)));
+  const texts = new Map<string, string | undefined>();
+  settled.forEach((result, i) => {
+    if (result.status === 'rejected') throw result.reason;
+    texts.set(smallFiles[i]![0], result.value);
+  });
+  const files = [...(modulesText === undefined ? [] : ['modules.json']), ...smallFiles.map(([name]) => name).filter((name) => texts.get(name) !== undefined)];
+  const json = (name: string): unknown => {
+    const text = texts.get(name);
     return text === undefined ? undefined : parseJsonFile(dir, name, text);
   };
-  const poolingConfig = layout.fromModulesJson ? await optionalJson(inModule(layout.poolingPath, 'config.json'), true) : undefined;
+
+  const weightsRead =
+    (options.weights ?? true) ? readWeights(dir, t('model.safetensors'), t('pytorch_model.bin'), options) : null;
+  weightsRead?.catch(() => {}); // awaited below, after the small files' own errors
+
+  const parts: ModelFolderParts = { dir, config: json(t('config.json')), vocab: texts.get(t('vocab.txt'))!, files, weightsFile: t('model.safetensors') };
+  if (modules !== undefined) parts.modules = modules;
+  const poolingConfig = layout.fromModulesJson ? json(inModule(layout.poolingPath, 'config.json')) : undefined;
   if (poolingConfig !== undefined) parts.poolingConfig = poolingConfig;
-  const sentenceBertConfig = await optionalJson(t('sentence_bert_config.json'), false);
+  const sentenceBertConfig = json(t('sentence_bert_config.json'));
   if (sentenceBertConfig !== undefined) parts.sentenceBertConfig = sentenceBertConfig;
-  const tokenizerConfig = await optionalJson(t('tokenizer_config.json'), false);
+  const tokenizerConfig = json(t('tokenizer_config.json'));
   if (tokenizerConfig !== undefined) parts.tokenizerConfig = tokenizerConfig;
-  const sentenceTransformersConfig = await optionalJson('config_sentence_transformers.json', false);
+  const sentenceTransformersConfig = json('config_sentence_transformers.json');
   if (sentenceTransformersConfig !== undefined) parts.sentenceTransformersConfig = sentenceTransformersConfig;
 
+  options.whileWeightsAreRead?.(parts);
   if (weightsRead !== null) {
-    parts.weights = await weightsRead;
+    const { bytes, deferred } = await weightsRead;
+    parts.weights = bytes;
+    if (deferred !== undefined) parts.deferredWeights = deferred;
     files.push(t('model.safetensors'));
   }
   return parts;
 }
 
 /** The checkpoint's bytes; a missing file is named, with a hint when only a PyTorch .bin exists. */
-async function readWeights(dir: string, name: string, pytorchName: string): Promise<Uint8Array> {
+async function readWeights(
+  dir: string,
+  name: string,
+  pytorchName: string,
+  options: ReadModelFolderOptions,
+): Promise<{ bytes: Uint8Array; deferred?: DeferredWeightBytes }> {
   const path = join(dir, name);
+  const memory = { shared: options.sharedWeights ?? false };
   try {
-    return await readLargeFile(path); // held once: the model's tensors are views of it
+    // Held once: the model's tensors are views of these bytes.
+    return options.deferWordEmbeddings ? await readCheckpoint(path, memory) : { bytes: await readLargeFile(path, memory) };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new ModelFolderError(`cannot read ${path}: ${(error as Error).message}`);
     const hasBin = (await fileSize(join(dir, pytorchName))) !== null;
@@ -171,10 +229,15 @@ function encoderOptions(options: LoadOptions): Partial<SentenceEncoderParts> {
   return { threads: availableParallelism(), spawnWorker: spawnNodeLinearWorker, ...rest } as Partial<SentenceEncoderParts>;
 }
 
+/**
+ * A small file's text (JSON configs, vocab.txt: at most a few hundred KB). Read synchronously on
+ * purpose: that takes microseconds per file, where the promise API's round trips through the
+ * thread pool took 15-30 ms for a model folder's seven files (and queue behind other reads).
+ */
 async function readText(dir: string, name: string, required: boolean): Promise<string | undefined> {
   const path = join(dir, name);
   try {
-    return await readFile(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {

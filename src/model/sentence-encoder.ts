@@ -31,13 +31,14 @@ import { PRECISIONS, quantizeEmbeddings, type Precision, type PrecisionData } fr
 import type { BertTokenizer } from '../tokenizer/index.ts';
 import { resolveBackend, type BackendOptions } from './backend-choice.ts';
 import { BertModel, type ForwardObserver } from './bert.ts';
+import { deferWordEmbeddingRows, type DeferredWeightBytes, type WordEmbeddingRows } from './deferred-weights.ts';
 import type { BertConfig } from './config.ts';
 import { InputError } from './errors.ts';
 import { normalizeRows, poolSentences } from './pooling.ts';
 import { parseSafetensors } from './safetensors.ts';
 import { SentenceTokenizer, type PromptOptions, type SentenceTokenizerParts } from './sentence-tokenizer.ts';
 import type { SentencePipeline, SentencePoolingMode } from './sentence-transformers-config.ts';
-import { packTokenBatch, type TokenSequence } from './token-batch.ts';
+import { packTokenBatch, type TokenBatch, type TokenSequence } from './token-batch.ts';
 import { loadBertWeights } from './weights.ts';
 
 export { DEFAULT_MAX_SEQ_LENGTH } from './sentence-tokenizer.ts';
@@ -47,6 +48,17 @@ export const DEFAULT_BATCH_SIZE = 32;
 export interface SentenceEncoderParts extends BackendOptions, SentenceTokenizerParts {
   /** The bytes of model.safetensors. */
   weights: Uint8Array | ArrayBuffer;
+  /**
+   * For adapters that read the file in the background: the word-embedding table's bytes, not
+   * yet filled in `weights`, and how to wait for them (see deferred-weights.ts). Default: none,
+   * `weights` is complete.
+   */
+  deferredWeights?: DeferredWeightBytes;
+  /**
+   * `SentenceTokenizer.fromParts` of these same parts, when the caller has built it already (the
+   * Node adapter does, while the checkpoint is still being read). Default: built here.
+   */
+  builtTokenizer?: { tokenizer: SentenceTokenizer; config: BertConfig };
 }
 
 export type OutputValue = 'sentence_embedding' | 'token_embeddings';
@@ -95,11 +107,19 @@ export class SentenceEncoder {
   readonly textTokenizer: SentenceTokenizer;
   /** The model, or the promise of it while an asynchronous backend (workers, WebAssembly) starts. */
   private model: BertModel | Promise<BertModel> | null;
+  /** Rows of the word-embedding table still being read by the adapter; null when all are in. */
+  private readonly wordRows: WordEmbeddingRows | null;
 
-  private constructor(config: BertConfig, model: BertModel | Promise<BertModel>, textTokenizer: SentenceTokenizer) {
+  private constructor(
+    config: BertConfig,
+    model: BertModel | Promise<BertModel>,
+    textTokenizer: SentenceTokenizer,
+    wordRows: WordEmbeddingRows | null,
+  ) {
     this.config = config;
     this.model = model;
     this.textTokenizer = textTokenizer;
+    this.wordRows = wordRows;
   }
 
   /**
@@ -110,14 +130,18 @@ export class SentenceEncoder {
   static fromParts(parts: SentenceEncoderParts): SentenceEncoder {
     if (typeof parts !== 'object' || parts === null) throw new TypeError('fromParts expects { config, weights, vocab }');
     const bytes = toBytes(parts.weights);
-    const { tokenizer, config } = SentenceTokenizer.fromParts(parts);
+    const { tokenizer, config } = parts.builtTokenizer ?? SentenceTokenizer.fromParts(parts);
     const weights = loadBertWeights(parseSafetensors(bytes), config);
+    const wordRows =
+      parts.deferredWeights === undefined
+        ? null
+        : deferWordEmbeddingRows(parts.deferredWeights, bytes, weights.embeddings.word_embeddings, config.hiddenSize);
     const backend = resolveBackend(parts);
     const model =
       backend instanceof Promise
         ? backend.then((b) => new BertModel(config, weights, b))
         : new BertModel(config, weights, backend);
-    return new SentenceEncoder(config, model, tokenizer);
+    return new SentenceEncoder(config, model, tokenizer, wordRows);
   }
 
   /** The WordPiece tokenizer (BertTokenizer) inside. */
@@ -268,6 +292,7 @@ export class SentenceEncoder {
   async embedTokenIds(batch: readonly TokenSequence[], observer?: ForwardObserver): Promise<Float32Array[]> {
     const model = await this.requireModel();
     const packed = packTokenBatch(batch, this.config);
+    await this.waitForWordRows(packed);
     const hidden = model.forward(packed, observer);
     const width = this.dimension;
     const B = batch.length;
@@ -311,10 +336,17 @@ export class SentenceEncoder {
       if (start > 0) await yieldToEventLoop();
       const indices = order.slice(start, start + batchSize);
       const packed = packTokenBatch(indices.map((i) => ({ inputIds: ids[i]! })), this.config);
+      await this.waitForWordRows(packed);
       const hidden = model.forward(packed);
       consume(hidden, packed.sequenceStarts, indices, skip > 0 ? indices.map(() => skip) : undefined);
       options.onProgress?.({ done: Math.min(total, start + batchSize), total });
     }
+  }
+
+  /** Waits, while the adapter still reads the word-embedding table, for the rows of this batch. */
+  private async waitForWordRows(batch: TokenBatch): Promise<void> {
+    const pending = this.wordRows?.ensureRows(batch.tokenIds);
+    if (pending) await pending;
   }
 
   private requireModel(): BertModel | Promise<BertModel> {

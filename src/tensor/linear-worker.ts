@@ -161,7 +161,8 @@ const WORKER_SPIN_MS = 0.5;
 // ── Messages ───────────────────────────────────────────────────────────────────────────────
 export type ToWorkerMessage =
   | { type: 'init'; control: SharedArrayBuffer }
-  | { type: 'register'; id: number; buffer: SharedArrayBuffer; weight?: { outFeatures: number; inFeatures: number } }
+  /** A buffer, or (with `weight`) one weight matrix at floatOffset in it (several may share a buffer). */
+  | { type: 'register'; id: number; buffer: SharedArrayBuffer; weight?: { outFeatures: number; inFeatures: number; floatOffset: number } }
   | { type: 'release'; id: number }
   | { type: 'resume'; generation: number }
   /**
@@ -332,10 +333,12 @@ export function runLinearWorker(port: LinearWorkerPort): void {
         serve(control);
         break;
       case 'register': {
-        const view = new Float32Array(message.buffer);
-        buffers.set(message.id, view);
-        if (message.weight) {
-          weights.set(message.id, wrapLinearWeight(view, message.weight.outFeatures, message.weight.inFeatures));
+        const { weight } = message;
+        if (weight) {
+          const view = new Float32Array(message.buffer, weight.floatOffset * 4, weight.outFeatures * weight.inFeatures);
+          weights.set(message.id, wrapLinearWeight(view, weight.outFeatures, weight.inFeatures));
+        } else {
+          buffers.set(message.id, new Float32Array(message.buffer));
         }
         break;
       }

@@ -3,15 +3,17 @@
  * between the calling thread and `threads − 1` workers, over SharedArrayBuffer memory.
  *
  *   const backend = await createThreadedBackend({ threads: 2, spawnWorker });   // async: starts workers
- *   const w = backend.prepare(weight, outFeatures, inFeatures);               // copied once, shared
+ *   const w = backend.prepare(weight, outFeatures, inFeatures);               // shared (copied once if need be)
  *   const x = backend.allocate(rows * inFeatures), out = backend.allocate(rows * outFeatures);
  *   backend.linear(out, x, w, bias, rows, 'gelu');                              // synchronous
  *   backend.dispose();                                                          // ends the workers
  *
- * Memory. Every weight (copied at `prepare` as is, in its [outFeatures, inFeatures] layout, with
- * no repacking: workers cannot read the checkpoint's ordinary ArrayBuffer) and every activation
- * buffer (from `allocate`) is its own SharedArrayBuffer, posted once to each worker and then
- * named by a number. One buffer per allocation rather than one growing arena: nothing to grow
+ * Memory. Every weight is used in its [outFeatures, inFeatures] layout, with no repacking: in
+ * place when it is already a view of a SharedArrayBuffer (the Node adapter reads the checkpoint
+ * into one for this backend), else copied once into a SharedArrayBuffer of its own (workers
+ * cannot read an ordinary ArrayBuffer). Every activation buffer (from `allocate`) is its own
+ * SharedArrayBuffer. Buffers and weights are posted once to each worker and then named by a
+ * number. One buffer per allocation rather than one growing arena: nothing to grow
  * or compact (a SharedArrayBuffer cannot move, and growable ones make V8 compile the kernel for
  * a second array kind), each buffer is freed by the garbage collector independently (a
  * FinalizationRegistry tells the workers to drop theirs), and subarray views of an allocated
@@ -93,8 +95,10 @@ export async function createThreadedSimdBackend(
 
 class ThreadedLinearBackend implements ThreadedBackend {
   readonly name = 'threaded';
-  /** Registration number of every SharedArrayBuffer made by this backend. */
+  /** Registration number of every activation SharedArrayBuffer made by this backend. */
   private readonly bufferIds = new WeakMap<ArrayBufferLike, number>();
+  /** Registration number of every prepared weight (several may share one buffer: the checkpoint's). */
+  private readonly weightIds = new WeakMap<LinearWeightView, number>();
   private nextBufferId = 0;
   private readonly released = new FinalizationRegistry<number>((id) => this.pool.post({ type: 'release', id }));
   private biasScratch: Float32Array = new Float32Array(0); // [≥ outFeatures], shared copy of the current bias
@@ -113,10 +117,17 @@ class ThreadedLinearBackend implements ThreadedBackend {
   prepare(weight: Float32Array, outFeatures: number, inFeatures: number): LinearWeightView {
     this.pool.checkUsable();
     wrapLinearWeight(weight, outFeatures, inFeatures); // checks the sizes before anything is allocated
-    const shared = new Float32Array(new SharedArrayBuffer(weight.length * 4)); // [outFeatures, inFeatures]
-    shared.set(weight); // the same layout: a plain copy, no repacking
+    // A weight already in shared memory (the Node adapter reads the checkpoint into a
+    // SharedArrayBuffer for this backend) is used where it lies; any other is copied once.
+    const inPlace = weight.buffer instanceof SharedArrayBuffer;
+    const shared = inPlace ? weight : new Float32Array(new SharedArrayBuffer(weight.length * 4)); // [outFeatures, inFeatures]
+    if (!inPlace) shared.set(weight); // the same layout: a plain copy, no repacking
     const prepared = wrapLinearWeight(shared, outFeatures, inFeatures);
-    this.register(shared.buffer as SharedArrayBuffer, { outFeatures, inFeatures });
+    const id = this.nextBufferId++;
+    this.weightIds.set(prepared, id);
+    const floatOffset = shared.byteOffset / 4;
+    this.pool.post({ type: 'register', id, buffer: shared.buffer as SharedArrayBuffer, weight: { outFeatures, inFeatures, floatOffset } });
+    this.released.register(prepared, id);
     return prepared;
   }
 
@@ -140,7 +151,7 @@ class ThreadedLinearBackend implements ThreadedBackend {
   ): void {
     this.pool.checkUsable();
     checkLinearArguments(out, x, prepared, bias, 0, rows, activation);
-    const weightId = this.bufferIds.get(prepared.data.buffer);
+    const weightId = this.weightIds.get(prepared);
     if (weightId === undefined) throw new ThreadedBackendError('weight was not prepared by this backend');
     const xId = this.idOf(x, 'x');
     const outId = this.idOf(out, 'out');
@@ -192,10 +203,10 @@ class ThreadedLinearBackend implements ThreadedBackend {
     this.pool.dispose();
   }
 
-  private register(buffer: SharedArrayBuffer, weight?: { outFeatures: number; inFeatures: number }): number {
+  private register(buffer: SharedArrayBuffer): number {
     const id = this.nextBufferId++;
     this.bufferIds.set(buffer, id);
-    this.pool.post(weight === undefined ? { type: 'register', id, buffer } : { type: 'register', id, buffer, weight });
+    this.pool.post({ type: 'register', id, buffer });
     this.released.register(buffer, id);
     return id;
   }

@@ -25,9 +25,14 @@ export class Vocabulary {
   /** [size] id → token; a hole where no token has that id. */
   readonly idToToken: Array<string | undefined>;
 
-  constructor(tokenToId: Map<string, number>) {
+  /** `idToToken`, when the caller has it already, must be the reverse of `tokenToId`. */
+  constructor(tokenToId: Map<string, number>, idToToken?: Array<string | undefined>) {
     if (tokenToId.size === 0) throw new VocabError('the vocabulary is empty');
     this.tokenToId = tokenToId;
+    if (idToToken !== undefined) {
+      this.idToToken = idToToken;
+      return;
+    }
     let maxId = -1;
     for (const id of tokenToId.values()) maxId = Math.max(maxId, id);
     this.idToToken = new Array<string | undefined>(maxId + 1).fill(undefined);
@@ -54,9 +59,23 @@ export function parseVocabTxt(text: string): Vocabulary {
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop(); // the final newline
   if (lines.length === 0) throw new VocabError('vocab.txt is empty');
+  // Load time matters here (30522 lines, before the first embedding), hence the two shortcuts:
+  // a line ending in a printable ASCII character has nothing to trim, and the id → token array
+  // is the list of lines itself, fixed up only when a token appears twice.
   const tokenToId = new Map<string, number>();
-  for (let index = 0; index < lines.length; index++) tokenToId.set(trimEnd(lines[index]!), index);
-  return new Vocabulary(tokenToId);
+  const idToToken: Array<string | undefined> = new Array(lines.length);
+  for (let index = 0; index < lines.length; index++) {
+    const line = lines[index]!;
+    const last = line.charCodeAt(line.length - 1);
+    const token = last > 0x20 && last < 0x7f ? line : trimEnd(line);
+    tokenToId.set(token, index);
+    idToToken[index] = token;
+  }
+  if (tokenToId.size !== lines.length) {
+    // A token on two lines: the later line won the map, so the earlier id has no token.
+    for (let id = 0; id < idToToken.length; id++) if (tokenToId.get(idToToken[id]!) !== id) idToToken[id] = undefined;
+  }
+  return new Vocabulary(tokenToId, idToToken);
 }
 
 /** Checks and converts the `model.vocab` object of tokenizer.json ({ token: id }). */

@@ -1,13 +1,14 @@
 /**
  * loadSentenceEncoder's loading order: the backend starts before the folder is read (so that
- * workers and WebAssembly compilation overlap the 91 MB read), the weights are read while the
- * small files are, and a folder that fails to load leaves no backend running.
+ * workers and WebAssembly compilation overlap the 91 MB read), the tokenizer is built while the
+ * weights are read, the word-embedding table arrives after the encoder is built (without
+ * changing a bit of its output), and a folder that fails to load leaves no backend running.
  */
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSentenceEncoder } from '../../src/node.ts';
+import { loadSentenceEncoder, readModelFolder, SentenceEncoder } from '../../src/node.ts';
 import { writeSyntheticModelFolder } from '../../src/node/synthetic-folder.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 import type { LinearBackend } from '../../src/tensor/backend.ts';
@@ -58,5 +59,24 @@ describe('loadSentenceEncoder', () => {
     cpSync(tiny, broken, { recursive: true });
     rmSync(join(broken, 'config.json'));
     await expect(loadSentenceEncoder(broken, { threads: 2 })).rejects.toThrow(/has no config\.json/);
+  });
+
+  it('builds the encoder before the word-embedding table is read, with the same output as from the whole file', async () => {
+    const deferredParts = await readModelFolder(tiny, { deferWordEmbeddings: true, sharedWeights: true });
+    expect(deferredParts.deferredWeights).toBeDefined(); // the tiny table (3.9 MB) is deferred too
+    expect(deferredParts.weights!.buffer).toBeInstanceOf(SharedArrayBuffer);
+    await deferredParts.deferredWeights!.complete;
+    const wholeParts = await readModelFolder(tiny);
+    expect(wholeParts.deferredWeights).toBeUndefined();
+    expect(Buffer.compare(Buffer.from(deferredParts.weights!), Buffer.from(wholeParts.weights!))).toBe(0);
+
+    const texts = ['A man is eating food.', 'Someone is playing a guitar on the street at night.', 'naïve café'];
+    const reference = SentenceEncoder.fromParts({ ...wholeParts, weights: wholeParts.weights!, threads: 1 });
+    const want = (await reference.embed(texts)).map((v) => [...v]);
+    for (const threads of [1, 2]) {
+      const encoder = await loadSentenceEncoder(tiny, { threads }); // embeds at once, table still being read
+      expect((await encoder.embed(texts)).map((v) => [...v])).toEqual(want);
+      encoder.dispose();
+    }
   });
 });

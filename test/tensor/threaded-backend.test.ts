@@ -61,6 +61,31 @@ describe('threaded backend, 2 threads', () => {
   });
   afterAll(() => backend.dispose());
 
+  it('uses weights already in a SharedArrayBuffer in place (several per buffer), bit for bit', () => {
+    // Two weights side by side in one shared buffer, as in a checkpoint read into shared memory.
+    const shapes = [[384, 96], [130, 384]] as const;
+    const sizes = shapes.map(([n, k]) => n * k);
+    const shared = new Float32Array(new SharedArrayBuffer((5 + sizes[0]! + sizes[1]!) * 4));
+    let offset = 5; // an odd float offset: the views do not start at 0
+    const rows = 41;
+    shapes.forEach(([outFeatures, inFeatures], i) => {
+      const weight = shared.subarray(offset, offset + sizes[i]!);
+      weight.set(randomArray(sizes[i]!, 70 + i, 0.5));
+      offset += sizes[i]!;
+      const prepared = backend.prepare(weight, outFeatures, inFeatures) as unknown as { data: Float32Array };
+      expect(prepared.data).toBe(weight); // not copied
+      const xValues = randomArray(rows * inFeatures, 80 + i, 2);
+      const expected = plainBackend.allocate(rows * outFeatures);
+      plainBackend.linear(expected, xValues, plainBackend.prepare(weight.slice(), outFeatures, inFeatures), null, rows, 'gelu');
+      const x = backend.allocate(rows * inFeatures);
+      x.set(xValues);
+      const out = backend.allocate(rows * outFeatures).fill(Number.NaN);
+      backend.linear(out, x, prepared as never, null, rows, 'gelu');
+      expectIdentical(out, expected, `in place ${rows}×${inFeatures}→${outFeatures}`);
+    });
+    expect(backend.rowsComputedByWorkers).toBeGreaterThan(0);
+  });
+
   it('matches plainBackend bit for bit on calls large enough to be shared', () => {
     let seed = 1;
     // rows × K × N ≥ 2^17 multiply-adds, so the rows are split into chunks between the threads.
