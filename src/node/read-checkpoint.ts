@@ -17,7 +17,6 @@
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { ByteRange, DeferredWeightBytes } from '../model/deferred-weights.ts';
-import { parseSafetensors } from '../model/safetensors.ts';
 import { allocateFileBuffer, readRangesInto, readSlice, type ReadBufferOptions } from './read-large-file.ts';
 
 /** Tables smaller than this are read with the rest: deferring them would save little. */
@@ -84,17 +83,27 @@ function readHeaderAndFindTable(fd: number, bytes: Uint8Array, path: string): By
   const headerEnd = headerEndOf(bytes);
   if (!(headerEnd <= bytes.length)) return null; // the encoder reports the bad length
   readExactlySync(fd, bytes, 8, headerEnd, path);
-  let tensors;
+  // Only the table's offsets are needed here, so a plain JSON.parse: the full validation
+  // (parseSafetensors: duplicate keys, gaps, overlaps...) runs once, in fromParts, and any
+  // problem it finds is reported there. Anything unexpected here means: read the file whole.
+  let header: unknown;
   try {
-    tensors = parseSafetensors(bytes).tensors; // validates the header only; the data is not read
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
   } catch {
-    return null; // read whole: fromParts gives the error, with its code
+    return null;
   }
+  if (typeof header !== 'object' || header === null) return null;
   for (const name of TABLE_NAMES) {
-    const info = tensors.get(name);
-    if (info === undefined) continue;
-    const zeroCopy = info.dtype === 'F32' && info.byteOffset % 4 === 0;
-    return zeroCopy && info.byteLength >= MIN_DEFERRED_BYTES ? [info.byteOffset, info.byteOffset + info.byteLength] : null;
+    const entry = (header as Record<string, unknown>)[name];
+    if (entry === undefined) continue;
+    const { dtype, data_offsets: offsets } = entry as { dtype?: unknown; data_offsets?: unknown };
+    if (dtype !== 'F32' || !Array.isArray(offsets) || offsets.length !== 2) return null;
+    const [begin, end] = offsets as unknown[];
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end)) return null;
+    const start = headerEnd + (begin as number);
+    const stop = headerEnd + (end as number);
+    const usable = start % 4 === 0 && start < stop && stop <= bytes.length && stop - start >= MIN_DEFERRED_BYTES;
+    return usable ? [start, stop] : null;
   }
   return null;
 }

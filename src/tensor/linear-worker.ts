@@ -47,9 +47,8 @@
 import type { LinearActivation } from './backend.ts';
 import { attentionHeadFast } from './attention-fast.ts';
 import { computeAttentionItems, createAttentionScratch, type AttentionScratch } from './attention.ts';
-import { geluInPlace } from './gelu.ts';
 import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
-import { matmulExportName, memoryImportModule, memoryImportName, type MatmulFunction } from './simd/kernel-interface.ts';
+import { kernelFunctions, memoryImportModule, memoryImportName, type KernelFunctions } from './simd/kernel-interface.ts';
 import { layoutSimdAttentionScratch, simdAttentionFits, simdAttentionHead, type SimdAttentionScratch } from './simd/simd-attention.ts';
 
 // ── Control block layout ───────────────────────────────────────────────────────────────────
@@ -189,7 +188,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
   let control: Int32Array | null = null;
   const buffers = new Map<number, Float32Array>(); // registration number → whole-buffer view
   const weights = new Map<number, LinearWeightView>();
-  let simd: { matmul: MatmulFunction; memory: WebAssembly.Memory } | null = null;
+  let simd: (KernelFunctions & { memory: WebAssembly.Memory }) | null = null;
   let simdAttentionScratch: SimdAttentionScratch | null = null;
   let jobData: Int32Array = new Int32Array(0);
   let attentionScratch: AttentionScratch | null = null; // this worker's own, grown as needed
@@ -296,8 +295,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
       const length = rowEnd - rowStart;
       const chunkOut = outAddress + rowStart * outFeatures * 4; // rows [rowStart, rowEnd)
       simd.matmul(chunkOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, length, inFeatures, outFeatures);
-      // A shared memory's buffer may have grown since: take the current one for the view.
-      if (gelu) geluInPlace(new Float32Array(simd.memory.buffer, chunkOut, length * outFeatures), length * outFeatures);
+      if (gelu) simd.gelu(chunkOut, length * outFeatures);
     });
   }
 
@@ -347,7 +345,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
         // (its own stack and globals) over the one shared memory.
         const memory = message.memory as WebAssembly.Memory;
         const instance = new WebAssembly.Instance(message.module as WebAssembly.Module, { [memoryImportModule]: { [memoryImportName]: memory } });
-        simd = { matmul: instance.exports[matmulExportName] as MatmulFunction, memory };
+        simd = { ...kernelFunctions(instance), memory };
         break;
       }
       case 'attentionScratch':

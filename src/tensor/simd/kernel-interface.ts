@@ -8,8 +8,9 @@
 export const memoryImportModule = 'env';
 export const memoryImportName = 'memory';
 
-/** Name of the exported matmul function. */
+/** Names of the exported functions. */
 export const matmulExportName = 'matmul';
+export const geluExportName = 'gelu';
 
 /** WebAssembly memory grows in pages of 64 KiB. */
 export const pageBytes = 65536;
@@ -37,3 +38,22 @@ export type MatmulFunction = (
   inFeatures: number,
   outFeatures: number,
 ) => void;
+
+/**
+ * gelu(address, count): replaces `count` float32 values at `address` (4-byte aligned) by their
+ * GELU (see `gelu-kernel.ts` for the method and its accuracy).
+ */
+export type GeluFunction = (address: number, count: number) => void;
+
+/** The functions of an instantiated kernel module. */
+export interface KernelFunctions {
+  matmul: MatmulFunction;
+  gelu: GeluFunction;
+}
+
+export function kernelFunctions(instance: WebAssembly.Instance): KernelFunctions {
+  return {
+    matmul: instance.exports[matmulExportName] as MatmulFunction,
+    gelu: instance.exports[geluExportName] as GeluFunction,
+  };
+}

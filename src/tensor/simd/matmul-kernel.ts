@@ -2,8 +2,8 @@
  * The SIMD matmul kernel, written with the assembler in `wasm-assembler.ts`.
  *
  * It computes what `linear.ts` computes, out = x · Wᵀ + b, with WebAssembly SIMD128:
- * four float32 lanes per instruction (f32x4) and float32 accumulation. GELU is not here: the
- * backend applies the exact float64 `gelu` of `gelu.ts` to the output in JavaScript.
+ * four float32 lanes per instruction (f32x4) and float32 accumulation. The same module exports
+ * `gelu`, which the backend runs over the feed-forward output (its source: `gelu-kernel.ts`).
  *
  * Dimensions:
  *   rows         R  input vectors (tokens)
@@ -53,6 +53,7 @@
  * a range of rows.
  */
 
+import { buildGelu } from './gelu-kernel.ts';
 import {
   type Bytes,
   type Local,
@@ -119,7 +120,7 @@ export function buildMatmulKernel(memory: KernelMemoryKind, shape: MatmulKernelS
       minimumPages: 1,
       ...(memory === 'shared' ? { maximumPages: maximumMemoryPages, shared: true } : { shared: false }),
     },
-    functions: [buildStorePartialRow(), buildMatmul(tileRows, kUnroll)],
+    functions: [buildStorePartialRow(), buildMatmul(tileRows, kUnroll), buildGelu()],
   });
 }
 

@@ -29,7 +29,8 @@
  *
  * Precision: the kernel accumulates in float32 (what f32x4 offers), where `linear.ts` uses
  * float64; for K ≤ 1536 the difference stays at float32 rounding (the tests bound it).
- * GELU is the exact float64 one of `gelu.ts`, run in JavaScript over the output.
+ * GELU is the kernel module's own (`gelu-kernel.ts`: float32 lanes, within a few units in the
+ * last place of the exact float64 `gelu.ts`, which took 10-13% of a forward pass in JavaScript).
  *
  * Threads (`pool`, made by `createThreadedSimdBackend` in ../threaded-backend.ts): the kernel
  * keeps no state and writes only the output rows it is given, so each worker instantiates the
@@ -41,11 +42,10 @@
  */
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
-import { geluInPlace } from '../gelu.ts';
 import {
+  type KernelFunctions,
   type KernelMemoryKind,
-  type MatmulFunction,
-  matmulExportName,
+  kernelFunctions,
   maximumMemoryPages,
   memoryImportModule,
   memoryImportName,
@@ -182,22 +182,22 @@ export async function createSimdBackend(options: SimdBackendOptions = {}): Promi
   }
   const module = await compileSimdKernel(shared ? 'shared' : 'unshared');
   const instance = await WebAssembly.instantiate(module, { [memoryImportModule]: { [memoryImportName]: memory } });
-  const matmul = instance.exports[matmulExportName] as MatmulFunction;
-  warmUp(matmul, memory);
+  const kernel = kernelFunctions(instance);
+  warmUp(kernel, memory);
   // Each worker: its own kernel instance over the shared memory.
   pool?.post({ type: 'simd', module, memory });
-  return new SimdLinearBackend(memory, shared, maximumPages, matmul, pool);
+  return new SimdLinearBackend(memory, shared, maximumPages, kernel, pool);
 }
 
 /**
  * Engines compile WebAssembly in two tiers: a quick baseline compiler first, the optimizing one
  * once a function has run for a while (V8: Liftoff, then TurboFan). The baseline code runs this
  * kernel about 4× slower, which a model's first forward pass would pay. A few small calls at
- * creation (8 rows × 64 × 64, 16 times: 1 MFLOP) get the optimizing compiler started first.
- * They run on the first page of the memory, before anything is allocated, and zero it afterwards
- * because `allocate` promises zeroed memory.
+ * creation (8 rows × 64 × 64, 16 times: 1 MFLOP; GELU over those 512 outputs as often) get the
+ * optimizing compiler started first. They run on the first page of the memory, before anything
+ * is allocated, and zero it afterwards because `allocate` promises zeroed memory.
  */
-function warmUp(matmul: MatmulFunction, memory: WebAssembly.Memory): void {
+function warmUp({ matmul, gelu }: KernelFunctions, memory: WebAssembly.Memory): void {
   const [rows, inFeatures, outFeatures] = [8, 64, 64];
   const xAddress = allocationAlignment; //                        [8, 64]
   const weightsAddress = xAddress + rows * inFeatures * 4; //     [8, 64, 8]
@@ -206,6 +206,7 @@ function warmUp(matmul: MatmulFunction, memory: WebAssembly.Memory): void {
   const end = outAddress + rows * outFeatures * 4;
   for (let call = 0; call < 16; call++) {
     matmul(outAddress, xAddress, weightsAddress, biasAddress, rows, inFeatures, outFeatures);
+    gelu(outAddress, rows * outFeatures);
   }
   new Uint8Array(memory.buffer, 0, end).fill(0);
 }
@@ -260,7 +261,7 @@ class SimdLinearBackend implements SimdBackend {
     readonly memory: WebAssembly.Memory,
     readonly sharedMemory: boolean,
     private readonly maximumPages: number,
-    private readonly matmul: MatmulFunction,
+    private readonly kernel: KernelFunctions,
     private readonly pool: LinearWorkerPool | null,
   ) {}
 
@@ -352,11 +353,12 @@ class SimdLinearBackend implements SimdBackend {
 
     const { weightsAddress, biasAddress } = prepared;
     // Rows [rowStart, rowEnd): the kernel over those rows, then GELU over their outputs.
+    const { matmul, gelu } = this.kernel;
     const computeRows = (rowStart: number, rowEnd: number): void => {
       const length = rowEnd - rowStart;
       const rowsOut = outAddress + rowStart * outFeatures * 4;
-      this.matmul(rowsOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, length, inFeatures, outFeatures);
-      if (activation === 'gelu') geluInPlace(out.subarray(rowStart * outFeatures, rowEnd * outFeatures));
+      matmul(rowsOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, length, inFeatures, outFeatures);
+      if (activation === 'gelu') gelu(rowsOut, length * outFeatures);
     };
     const pool = this.pool;
     const multiplyAdds = rows * inFeatures * outFeatures;
@@ -401,7 +403,7 @@ class SimdLinearBackend implements SimdBackend {
     const ownScratch = this.attentionScratch!; // reserved by the allocate that made qkv
     const computeHead = (start: number, length: number, head: number): void => {
       if (simdAttentionFits(length, shape.headSize)) {
-        simdAttentionHead(this.matmul, this.memory, ownScratch, contextAddress, qkvAddress, start, length, shape, head);
+        simdAttentionHead(this.kernel.matmul, this.memory, ownScratch, contextAddress, qkvAddress, start, length, shape, head);
       } else {
         attentionHeadFast(context, qkv, start, length, shape, scratch, head);
       }

@@ -220,9 +220,13 @@ export const opcode = {
 /** SIMD instructions are the prefix byte 0xFD followed by this sub-opcode as a u32 LEB128. */
 export const simdPrefix = 0xfd;
 export const simdOpcode = {
-  v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b,
+  v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b, v128Const: 0x0c,
   f32x4Splat: 0x13, f32x4ExtractLane: 0x1f,
-  f32x4Add: 0xe4, f32x4Mul: 0xe6,
+  f32x4Lt: 0x43, f32x4Gt: 0x44,
+  v128And: 0x4e, v128Bitselect: 0x52,
+  f32x4Nearest: 0x6a,
+  i32x4Shl: 0xab,
+  f32x4Abs: 0xe0, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Min: 0xe8, f32x4Max: 0xe9,
 } as const;
 
 /** Block type "no result" (spec 5.4.1). */
@@ -297,13 +301,47 @@ export const v128 = {
 };
 
 export const f32x4 = {
+  /** `v128.const` with the same float32 in all four lanes. */
+  const: (value: number): Bytes => {
+    const lanes = new DataView(new ArrayBuffer(16));
+    for (let lane = 0; lane < 4; lane++) lanes.setFloat32(lane * 4, value, true);
+    return [...simd(simdOpcode.v128Const), ...new Uint8Array(lanes.buffer)];
+  },
   splat: (value: Bytes): Bytes => [...value, ...simd(simdOpcode.f32x4Splat)],
   extractLane: (vector: Bytes, lane: number): Bytes => {
     if (!Number.isInteger(lane) || lane < 0 || lane > 3) throw new RangeError(`f32x4.extractLane: lane ${lane}`);
     return [...vector, ...simd(simdOpcode.f32x4ExtractLane), lane];
   },
   add: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Add)],
+  sub: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Sub)],
   mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Mul)],
+  div: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Div)],
+  min: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Min)],
+  max: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Max)],
+  abs: (a: Bytes): Bytes => [...a, ...simd(simdOpcode.f32x4Abs)],
+  /** Rounds each lane to the nearest integer, ties to even. */
+  nearest: (a: Bytes): Bytes => [...a, ...simd(simdOpcode.f32x4Nearest)],
+  /** Lane masks: all ones where a < b (resp. a > b), all zeros elsewhere. */
+  lt: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Lt)],
+  gt: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.f32x4Gt)],
+};
+
+export const i32x4 = {
+  /** `v128.const` with the same 32-bit integer in all four lanes. */
+  const: (value: number): Bytes => {
+    const lanes = new DataView(new ArrayBuffer(16));
+    for (let lane = 0; lane < 4; lane++) lanes.setInt32(lane * 4, value | 0, true);
+    return [...simd(simdOpcode.v128Const), ...new Uint8Array(lanes.buffer)];
+  },
+  /** Shifts each 32-bit lane left by `count` bits (an i32 operand). */
+  shl: (a: Bytes, count: Bytes): Bytes => [...a, ...count, ...simd(simdOpcode.i32x4Shl)],
+};
+
+/** Bitwise operations on the 128 bits, whatever the lanes hold. */
+export const bits128 = {
+  and: (a: Bytes, b: Bytes): Bytes => [...a, ...b, ...simd(simdOpcode.v128And)],
+  /** `v128.bitselect`: the bits of ifSet where mask is 1, of ifClear where it is 0 (a lane-wise select with compare masks). */
+  select: (ifSet: Bytes, ifClear: Bytes, mask: Bytes): Bytes => [...ifSet, ...ifClear, ...mask, ...simd(simdOpcode.v128Bitselect)],
 };
 
 /** `call f(args...)`. */
