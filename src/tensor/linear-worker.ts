@@ -268,7 +268,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
       if (qkv === undefined || context === undefined) throw new Error('attention job names a buffer this worker does not know');
       if (useSimd && simdAttentionFits(length, shape.headSize)) {
         if (simd === null || simdAttentionScratch === null) throw new Error('SIMD attention job before the kernel and scratch were sent');
-        simdAttentionHead(simd.matmul, simd.memory, simdAttentionScratch, contextAddress, qkvAddress, start, length, shape, head);
+        simdAttentionHead(simd, simd.memory, simdAttentionScratch, contextAddress, qkvAddress, start, length, shape, head);
         return;
       }
       if (attentionScratch === null || attentionScratch.maxLength < length || attentionScratch.headSize !== shape.headSize) {

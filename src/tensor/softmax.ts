@@ -3,9 +3,9 @@
  *
  * Subtracting the maximum changes nothing mathematically and keeps exp() from overflowing on
  * large scores. Entries equal to −Infinity (masked keys) get probability exactly 0.
- * Works in place on `length` entries of a row starting at `offset`: float64 rows for the JS
- * attention kernels; float32 rows for the SIMD one (simd-attention.ts), whose scores live in
- * WebAssembly memory (the sums stay float64; each stored value is then rounded to float32).
+ * Works in place on `length` entries of a row starting at `offset` (float64 rows for the JS
+ * attention kernels; float32 rows work too: the sums stay float64 and each stored value is
+ * rounded to float32). The SIMD backend has its own, in its kernel module (simd/softmax-kernel.ts).
  */
 export function softmaxInPlace(row: Float64Array | Float32Array, offset: number, length: number): void {
   let max = -Infinity;

@@ -31,12 +31,7 @@
  *             exp(−zh²) as the last factor, so that only the result, not an intermediate, can be
  *             subnormal.
  *
- *   exp(a), for a ≤ 0 here: a is clamped to ≥ −87 (exp(−87) ≈ 1.6e-38, the smallest normal
- *   float32's neighbourhood), n = round(a/ln 2), r = a − n·ln 2 (ln 2 split in two parts, so
- *   that n·ln2High is exact: Cody and Waite's reduction), exp(r) by its Taylor series to r⁷
- *   (|r| ≤ ln2/2, first omitted term below 6e-9), and 2ⁿ built from its bits:
- *   the float n + (2²³ + 127) holds n + 127 in its low significand bits, and shifting those
- *   23 bits left puts them in the exponent field.
+ *   exp: `emitExp` of vector-math.ts (about 1 ulp; its argument clamped at −87).
  *
  * Memory: gelu(address, count) rewrites `count` float32 values at `address` (4-byte aligned);
  * whole vectors of 4 first, then the last count mod 4 values one at a time (each splatted to a
@@ -57,6 +52,7 @@ import {
   valueType,
   type FunctionDefinition,
 } from './wasm-assembler.ts';
+import { emitExp, horner } from './vector-math.ts';
 import { geluExportName } from './kernel-interface.ts';
 
 /** Taylor coefficients of erf(z)/z in powers of z²: (2/√π)·(−1)ⁿ/(n!·(2n+1)), n = 0…7. */
@@ -72,27 +68,9 @@ const erfcFit = [
   0.17087277,
 ];
 
-/** Taylor coefficients of exp(r): 1/k!, k = 0…7. */
-const expSeries = Array.from({ length: 8 }, (_, k) => {
-  let factorial = 1;
-  for (let j = 2; j <= k; j++) factorial *= j;
-  return 1 / factorial;
-});
-
-const LN2_HIGH = 0.693359375; // ln 2 to 10 bits: n · LN2_HIGH is exact for |n| < 2¹⁴
-const LN2_LOW = Math.log(2) - LN2_HIGH; // the rest, −2.1219444e-4
-const EXP_MIN_ARGUMENT = -87; // exp(−87) ≈ 1.6e-38: still a normal float32 (so is 2ⁿ for n ≥ −126)
-const TWO_POW_23_PLUS_127 = 8388608 + 127;
 const ERFC_MAX_Z = 10;
 const SMALL_Z = 0.5;
 const HIGH_12_BITS_MASK = 0xfffff000 | 0; // sign, exponent and the top 12 significand bits
-
-/** Horner's rule: c[0] + t·(c[1] + t·(… + t·c[last])), on f32x4 lanes. */
-function horner(t: Bytes, coefficients: readonly number[]): Bytes {
-  let value = f32x4.const(coefficients[coefficients.length - 1]!);
-  for (let i = coefficients.length - 2; i >= 0; i--) value = f32x4.add(f32x4.const(coefficients[i]!), f32x4.mul(t, value));
-  return value;
-}
 
 /** The registers of one vector of 4 values on its way through gelu. */
 interface GeluRegisters {
@@ -133,14 +111,7 @@ export function buildGelu(): FunctionDefinition {
     };
   };
 
-  /** Sets `target` to exp(argument) per lane (argument ≤ 88; clamped below at −87). */
-  const emitExp = (g: GeluRegisters, target: Local, argument: Bytes): void => {
-    set(target, f32x4.max(argument, f32x4.const(EXP_MIN_ARGUMENT))); // the argument a, for now
-    set(g.expN, f32x4.nearest(f32x4.mul(get(target), f32x4.const(Math.LOG2E))));
-    set(g.expR, f32x4.sub(f32x4.sub(get(target), f32x4.mul(get(g.expN), f32x4.const(LN2_HIGH))), f32x4.mul(get(g.expN), f32x4.const(LN2_LOW))));
-    const twoPowN = i32x4.shl(f32x4.add(get(g.expN), f32x4.const(TWO_POW_23_PLUS_127)), i32.const(23));
-    set(target, f32x4.mul(horner(get(g.expR), expSeries), twoPowN));
-  };
+  const exp = (g: GeluRegisters, target: Local, argument: Bytes): void => emitExp(fn, { n: g.expN, r: g.expR }, target, argument);
 
   /**
    * gelu of g.x into g.result, as a list of steps: two vectors' steps are interleaved, so that
@@ -161,10 +132,10 @@ export function buildGelu(): FunctionDefinition {
     () => set(g.s, f32x4.div(f32x4.const(1), f32x4.add(f32x4.const(1), f32x4.mul(f32x4.const(0.5 * Math.SQRT1_2), get(g.xCapped))))),
     () => set(g.xHigh, bits128.and(get(g.xCapped), i32x4.const(HIGH_12_BITS_MASK))),
     () => set(g.xLow, f32x4.sub(get(g.xCapped), get(g.xHigh))),
-    () => emitExp(g, g.expHigh, f32x4.mul(f32x4.mul(get(g.xHigh), get(g.xHigh)), f32x4.const(-0.5))),
+    () => exp(g, g.expHigh, f32x4.mul(f32x4.mul(get(g.xHigh), get(g.xHigh)), f32x4.const(-0.5))),
     () => {
       const cross = f32x4.mul(f32x4.mul(get(g.xLow), f32x4.add(get(g.xHigh), get(g.xCapped))), f32x4.const(0.5));
-      emitExp(g, g.expRest, f32x4.sub(horner(get(g.s), erfcFit), cross));
+      exp(g, g.expRest, f32x4.sub(horner(get(g.s), erfcFit), cross));
     },
     // Beyond the cap ½·erfc(z) < 1e-45: exp(−xHigh²/2) is set to exactly 0, so x·h is −0 however large x is.
     () => set(g.expHigh, bits128.select(get(g.expHigh), f32x4.const(0), f32x4.lt(get(g.absX), f32x4.const(ERFC_MAX_Z * Math.SQRT2)))),

@@ -11,6 +11,7 @@ export const memoryImportName = 'memory';
 /** Names of the exported functions. */
 export const matmulExportName = 'matmul';
 export const geluExportName = 'gelu';
+export const softmaxExportName = 'softmax';
 
 /** WebAssembly memory grows in pages of 64 KiB. */
 export const pageBytes = 65536;
@@ -45,15 +46,23 @@ export type MatmulFunction = (
  */
 export type GeluFunction = (address: number, count: number) => void;
 
+/**
+ * softmax(address, rows, length): replaces each of `rows` consecutive rows of `length` float32
+ * values at `address` (4-byte aligned) by its softmax (see `softmax-kernel.ts`).
+ */
+export type SoftmaxFunction = (address: number, rows: number, length: number) => void;
+
 /** The functions of an instantiated kernel module. */
 export interface KernelFunctions {
   matmul: MatmulFunction;
   gelu: GeluFunction;
+  softmax: SoftmaxFunction;
 }
 
 export function kernelFunctions(instance: WebAssembly.Instance): KernelFunctions {
   return {
     matmul: instance.exports[matmulExportName] as MatmulFunction,
     gelu: instance.exports[geluExportName] as GeluFunction,
+    softmax: instance.exports[softmaxExportName] as SoftmaxFunction,
   };
 }

@@ -3,7 +3,8 @@
  *
  * It computes what `linear.ts` computes, out = x · Wᵀ + b, with WebAssembly SIMD128:
  * four float32 lanes per instruction (f32x4) and float32 accumulation. The same module exports
- * `gelu`, which the backend runs over the feed-forward output (its source: `gelu-kernel.ts`).
+ * `gelu`, which the backend runs over the feed-forward output (`gelu-kernel.ts`), and
+ * `softmax`, which attention runs over its score rows (`softmax-kernel.ts`).
  *
  * Dimensions:
  *   rows         R  input vectors (tokens)
@@ -54,6 +55,7 @@
  */
 
 import { buildGelu } from './gelu-kernel.ts';
+import { buildSoftmax } from './softmax-kernel.ts';
 import {
   type Bytes,
   type Local,
@@ -120,7 +122,7 @@ export function buildMatmulKernel(memory: KernelMemoryKind, shape: MatmulKernelS
       minimumPages: 1,
       ...(memory === 'shared' ? { maximumPages: maximumMemoryPages, shared: true } : { shared: false }),
     },
-    functions: [buildStorePartialRow(), buildMatmul(tileRows, kUnroll), buildGelu()],
+    functions: [buildStorePartialRow(), buildMatmul(tileRows, kUnroll), buildGelu(), buildSoftmax()],
   });
 }
 

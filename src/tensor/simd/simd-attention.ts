@@ -5,7 +5,7 @@
  * of L tokens, d = head size:
  *
  *   scores  = Q · Kᵀ                 [L, d] x [d, L] → [L, L]    kernel: x = Q, W = K
- *   P       = softmax(scores / √d)   row by row, in JavaScript (`softmaxInPlace`, float64 sums)
+ *   P       = softmax(scores / √d)   row by row, the kernel module's `softmax` (softmax-kernel.ts)
  *   context = P · V                  [L, L] x [L, d] → [L, d]    kernel: x = P, W = Vᵀ
  *
  * Both products are exactly the kernel's out = x · Wᵀ: "W" is K itself for the scores ([N = L,
@@ -15,8 +15,8 @@
  * arithmetic. Every buffer is a region of the WebAssembly memory reserved once per thread
  * (`SimdAttentionScratch`), so nothing is allocated per call.
  *
- * Precision: float32 accumulation in both products (over d = 32 terms, then over L ≤ 512), where
- * the JS kernel accumulates in float64: differences stay at float32 rounding, inside the
+ * Precision: float32 accumulation in both products (over d = 32 terms, then over L ≤ 512) and
+ * in the softmax's sums, where the JS kernel accumulates in float64: differences stay at float32 rounding, inside the
  * tolerances the SIMD backend is tested to (embeddings within 1e-5 of the float64 reference).
  *
  * Limits: sequences up to `simdAttentionMaxLength` tokens and heads up to
@@ -25,8 +25,7 @@
  */
 
 import type { AttentionShape } from '../attention.ts';
-import { softmaxInPlace } from '../softmax.ts';
-import type { MatmulFunction } from './kernel-interface.ts';
+import type { KernelFunctions } from './kernel-interface.ts';
 import { featuresPerPanel, panelCount } from './packed-weights.ts';
 
 /** The longest sequence the scratch holds (BERT's position table: 512). */
@@ -93,7 +92,7 @@ export function layoutSimdAttentionScratch(baseAddress: number): SimdAttentionSc
  * `memory`; the caller checked the shapes and that `simdAttentionFits(L, d)`.
  */
 export function simdAttentionHead(
-  matmul: MatmulFunction,
+  { matmul, softmax }: KernelFunctions,
   memory: WebAssembly.Memory,
   scratch: SimdAttentionScratch,
   contextAddress: number,
@@ -109,7 +108,6 @@ export function simdAttentionHead(
   const queries = scratch.queries / 4;
   const keyPanels = scratch.keyPanels / 4;
   const valuePanels = scratch.valuePanels / 4;
-  const scores = scratch.scores / 4;
   const headContext = scratch.headContext / 4;
   const P = featuresPerPanel;
 
@@ -132,8 +130,8 @@ export function simdAttentionHead(
   // [L, d] x [d, L] → [L, L]: scores q·k / √d
   matmul(scratch.scores, scratch.queries, scratch.keyPanels, scratch.zeroBias, L, d, L);
 
-  // probabilities, row by row, in place in the memory (sums in float64)
-  for (let i = 0; i < L; i++) softmaxInPlace(heap, scores + i * L, L);
+  // probabilities, row by row, in place in the memory
+  softmax(scratch.scores, L, L);
 
   // [L, L] x [L, d] → [L, d], then into the context's columns of head h
   matmul(scratch.headContext, scratch.scores, scratch.valuePanels, scratch.zeroBias, L, L, d);

@@ -403,7 +403,7 @@ class SimdLinearBackend implements SimdBackend {
     const ownScratch = this.attentionScratch!; // reserved by the allocate that made qkv
     const computeHead = (start: number, length: number, head: number): void => {
       if (simdAttentionFits(length, shape.headSize)) {
-        simdAttentionHead(this.kernel.matmul, this.memory, ownScratch, contextAddress, qkvAddress, start, length, shape, head);
+        simdAttentionHead(this.kernel, this.memory, ownScratch, contextAddress, qkvAddress, start, length, shape, head);
       } else {
         attentionHeadFast(context, qkv, start, length, shape, scratch, head);
       }

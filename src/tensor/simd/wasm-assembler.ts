@@ -211,10 +211,11 @@ export const opcode = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b,
   brIf: 0x0d, call: 0x10, select: 0x1b,
   localGet: 0x20, localSet: 0x21,
-  f32Store: 0x38,
+  f32Load: 0x2a, f32Store: 0x38,
   i32Const: 0x41, f32Const: 0x43,
   i32Eq: 0x46, i32Ne: 0x47, i32LtU: 0x49, i32LeU: 0x4d, i32GeU: 0x4f,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71,
+  f32Add: 0x92, f32Mul: 0x94, f32Div: 0x95, f32Max: 0x97,
 } as const;
 
 /** SIMD instructions are the prefix byte 0xFD followed by this sub-opcode as a u32 LEB128. */
@@ -278,9 +279,14 @@ export const f32 = {
     bits.setFloat32(0, value, true);
     return [opcode.f32Const, ...new Uint8Array(bits.buffer)];
   },
+  load: (address: Bytes, offset = 0): Bytes => [...address, opcode.f32Load, ...memarg(2, offset)],
   store: (address: Bytes, value: Bytes, offset = 0): Bytes => [
     ...address, ...value, opcode.f32Store, ...memarg(2, offset),
   ],
+  add: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.f32Add],
+  mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.f32Mul],
+  div: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.f32Div],
+  max: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.f32Max],
 };
 
 /**
