@@ -27,5 +27,6 @@ export function feedForward(
   backend.linear(h, hidden, intermediate.dense.weight, intermediate.dense.bias, tokens, 'gelu');
   backend.linear(projection, h, output.dense.weight, output.dense.bias, tokens);
   const { weight: gamma, bias: beta } = output.LayerNorm;
-  addLayerNorm(hidden, projection, hidden, gamma, beta, tokens, config.hiddenSize, config.layerNormEps);
+  const addAndNorm = backend.addLayerNorm?.bind(backend) ?? addLayerNorm; // the backend's own, if it has one
+  addAndNorm(hidden, projection, hidden, gamma, beta, tokens, config.hiddenSize, config.layerNormEps);
 }

@@ -54,5 +54,6 @@ export function attentionForward(
   // [T, H] x [H, H] → [T, H], then residual + LayerNorm
   backend.linear(projection, context, layer.output.dense.weight, layer.output.dense.bias, T);
   const { weight: gamma, bias: beta } = layer.output.LayerNorm;
-  addLayerNorm(hidden, projection, hidden, gamma, beta, T, config.hiddenSize, config.layerNormEps);
+  const addAndNorm = backend.addLayerNorm?.bind(backend) ?? addLayerNorm; // the backend's own, if it has one
+  addAndNorm(hidden, projection, hidden, gamma, beta, T, config.hiddenSize, config.layerNormEps);
 }

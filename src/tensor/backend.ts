@@ -3,8 +3,9 @@
  *
  * The linear layers are most of the work, so they are what a backend replaces; a backend with
  * threads may also take the attention step, to share it (still the TypeScript kernel of
- * attention-fast.ts). Every other step (embeddings, LayerNorm, pooling) stays plain TypeScript
- * in `src/tensor`, on the calling thread.
+ * attention-fast.ts), and the SIMD one takes attention and "Add & Norm" into its own kernels.
+ * Every other step (embeddings, pooling) stays plain TypeScript in `src/tensor`, on the calling
+ * thread.
  * A backend:
  *   - prepares each weight matrix once, at load time: uses the checkpoint's view in place (the
  *     plain and default JS kernels), or copies it into the memory or layout its kernel needs
@@ -69,6 +70,22 @@ export interface LinearBackend {
     sequenceStarts: Int32Array,
     shape: AttentionShape,
     scratch: AttentionScratch,
+  ): void;
+  /**
+   * Optional: out = LayerNorm(x + residual) (`addLayerNorm` of layer-norm.ts, same arguments),
+   * for a backend with a faster one of its own (the SIMD one, in its kernel module); without it
+   * the model runs `addLayerNorm`. The arrays come from this backend's `allocate`; `out` may be
+   * `x` or `residual`.
+   */
+  addLayerNorm?(
+    out: Float32Array,
+    x: Float32Array,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
   ): void;
   /** Frees workers or memory. The backend must not be used afterwards. */
   dispose(): void;

@@ -22,6 +22,7 @@ import {
   type SimdBackend,
   SimdBackendError,
   createSimdBackend,
+  layerNormMaxDim,
   simdSupported,
 } from '../../src/tensor/simd/simd-backend.ts';
 import {
@@ -423,8 +424,9 @@ describe('SIMD backend memory', () => {
     expect(first.byteOffset % 16).toBe(0);
     expect(second.byteOffset % 16).toBe(0);
     expect(second.byteOffset).toBeGreaterThanOrEqual(first.byteOffset + 12);
-    // The first allocate also reserves the attention scratch (simd-attention.ts), before its view.
-    expect(backend.usedBytes).toBe(simdAttentionScratchBytes + 16 + 32);
+    // The first allocate also reserves the attention scratch (simd-attention.ts) and the Add &
+    // Norm's γ/β slot, before its view.
+    expect(backend.usedBytes).toBe(simdAttentionScratchBytes + 2 * layerNormMaxDim * 4 + 16 + 32);
   });
 
   it('reports a view detached by growing a plain memory, by name', async () => {

@@ -12,6 +12,7 @@ export const memoryImportName = 'memory';
 export const matmulExportName = 'matmul';
 export const geluExportName = 'gelu';
 export const softmaxExportName = 'softmax';
+export const addLayerNormExportName = 'addLayerNorm';
 
 /** WebAssembly memory grows in pages of 64 KiB. */
 export const pageBytes = 65536;
@@ -52,11 +53,27 @@ export type GeluFunction = (address: number, count: number) => void;
  */
 export type SoftmaxFunction = (address: number, rows: number, length: number) => void;
 
+/**
+ * addLayerNorm(out, x, residual, gamma, beta, rows, dim, eps): out = LayerNorm(x + residual)
+ * over rows of `dim` (a multiple of 4) float32 values; byte addresses (see `layer-norm-kernel.ts`).
+ */
+export type AddLayerNormFunction = (
+  out: number,
+  x: number,
+  residual: number,
+  gamma: number,
+  beta: number,
+  rows: number,
+  dim: number,
+  eps: number,
+) => void;
+
 /** The functions of an instantiated kernel module. */
 export interface KernelFunctions {
   matmul: MatmulFunction;
   gelu: GeluFunction;
   softmax: SoftmaxFunction;
+  addLayerNorm: AddLayerNormFunction;
 }
 
 export function kernelFunctions(instance: WebAssembly.Instance): KernelFunctions {
@@ -64,5 +81,6 @@ export function kernelFunctions(instance: WebAssembly.Instance): KernelFunctions
     matmul: instance.exports[matmulExportName] as MatmulFunction,
     gelu: instance.exports[geluExportName] as GeluFunction,
     softmax: instance.exports[softmaxExportName] as SoftmaxFunction,
+    addLayerNorm: instance.exports[addLayerNormExportName] as AddLayerNormFunction,
   };
 }

@@ -3,8 +3,9 @@
  *
  * It computes what `linear.ts` computes, out = x · Wᵀ + b, with WebAssembly SIMD128:
  * four float32 lanes per instruction (f32x4) and float32 accumulation. The same module exports
- * `gelu`, which the backend runs over the feed-forward output (`gelu-kernel.ts`), and
- * `softmax`, which attention runs over its score rows (`softmax-kernel.ts`).
+ * `gelu`, which the backend runs over the feed-forward output (`gelu-kernel.ts`), `softmax`,
+ * which attention runs over its score rows (`softmax-kernel.ts`), and `addLayerNorm`, the
+ * residual add and LayerNorm that close each half of a layer (`layer-norm-kernel.ts`).
  *
  * Dimensions:
  *   rows         R  input vectors (tokens)
@@ -56,6 +57,7 @@
 
 import { buildGelu } from './gelu-kernel.ts';
 import { buildSoftmax } from './softmax-kernel.ts';
+import { buildAddLayerNorm } from './layer-norm-kernel.ts';
 import {
   type Bytes,
   type Local,
@@ -122,7 +124,7 @@ export function buildMatmulKernel(memory: KernelMemoryKind, shape: MatmulKernelS
       minimumPages: 1,
       ...(memory === 'shared' ? { maximumPages: maximumMemoryPages, shared: true } : { shared: false }),
     },
-    functions: [buildStorePartialRow(), buildMatmul(tileRows, kUnroll), buildGelu(), buildSoftmax()],
+    functions: [buildStorePartialRow(), buildMatmul(tileRows, kUnroll), buildGelu(), buildSoftmax(), buildAddLayerNorm()],
   });
 }
 

@@ -29,8 +29,11 @@
  *
  * Precision: the kernel accumulates in float32 (what f32x4 offers), where `linear.ts` uses
  * float64; for K ≤ 1536 the difference stays at float32 rounding (the tests bound it).
- * GELU is the kernel module's own (`gelu-kernel.ts`: float32 lanes, within a few units in the
- * last place of the exact float64 `gelu.ts`, which took 10-13% of a forward pass in JavaScript).
+ * GELU is the kernel module's own (`gelu-kernel.ts`: float32 lanes, within 8 units in the last
+ * place of the exact float64 `gelu.ts`, which took 10-13% of a forward pass in JavaScript); so
+ * are the attention's softmax (`softmax-kernel.ts`) and the "Add & Norm" steps
+ * (`addLayerNorm` below, `layer-norm-kernel.ts`), the other two steps that profiling showed
+ * worth it (11-12% and 7-10%).
  *
  * Threads (`pool`, made by `createThreadedSimdBackend` in ../threaded-backend.ts): the kernel
  * keeps no state and writes only the output rows it is given, so each worker instantiates the
@@ -42,6 +45,7 @@
  */
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
+import { addLayerNorm } from '../layer-norm.ts';
 import {
   type KernelFunctions,
   type KernelMemoryKind,
@@ -113,6 +117,17 @@ export interface SimdBackend extends LinearBackend {
   readonly rowsComputedByWorkers: number;
   /** The attention step on the kernel (simd-attention.ts); see LinearBackend.attention. */
   attention(context: Float32Array, qkv: Float32Array, sequenceStarts: Int32Array, shape: AttentionShape, scratch: AttentionScratch): void;
+  /** Add & Norm on the kernel (layer-norm-kernel.ts); see LinearBackend.addLayerNorm. */
+  addLayerNorm(
+    out: Float32Array,
+    x: Float32Array,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,6 +241,8 @@ function messageOf(error: unknown): string {
 // The backend
 // ---------------------------------------------------------------------------------------------
 
+/** The widest rows the kernel's Add & Norm takes (its γ/β slot: 32 KiB); wider ones use the plain one. */
+export const layerNormMaxDim = 4096;
 /** Byte alignment of every allocation: whole f32x4 vectors. */
 const allocationAlignment = 16;
 /** Rows of the kernel's register tile: workers' chunks start on a tile boundary. */
@@ -271,12 +288,15 @@ class SimdLinearBackend implements SimdBackend {
    * and only by backends that compute (a backend that only packs weights needs none).
    */
   private attentionScratch: SimdAttentionScratch | null = null;
+  /** Byte address of [2, layerNormMaxDim] floats: γ then β of the current Add & Norm (same reservation). */
+  private layerNormParams = -1;
 
-  private reserveAttentionScratches(): void {
+  private reserveScratches(): void {
     const addresses: number[] = [];
     for (let thread = 0; thread < this.threads; thread++) addresses.push(this.reserve(simdAttentionScratchBytes / 4));
     this.attentionScratch = layoutSimdAttentionScratch(addresses[0]!);
     this.pool?.postToEach((worker) => ({ type: 'attentionScratch', address: addresses[worker]! }));
+    this.layerNormParams = this.reserve(2 * layerNormMaxDim);
   }
 
   get threads(): number {
@@ -316,7 +336,7 @@ class SimdLinearBackend implements SimdBackend {
     if (!Number.isSafeInteger(length) || length < 0) {
       throw new SimdBackendError(`allocate: length must be a non-negative integer, got ${length}`);
     }
-    if (this.attentionScratch === null) this.reserveAttentionScratches();
+    if (this.attentionScratch === null) this.reserveScratches();
     const address = this.reserve(length);
     // Fresh bytes of a WebAssembly memory are zero, and the allocator never hands bytes out twice.
     return new Float32Array(this.currentBuffer(), address, length);
@@ -424,6 +444,41 @@ class SimdLinearBackend implements SimdBackend {
     this.pool.attention(context, qkv, sequenceStarts, shape, scratch, views, computeHead);
   }
 
+  /**
+   * out = LayerNorm(x + residual) with the kernel module's `addLayerNorm` (layer-norm-kernel.ts)
+   * on the calling thread; γ and β (checkpoint views) are copied into the memory first. Widths
+   * that are not a multiple of 4 (or above layerNormMaxDim) take the plain `addLayerNorm`.
+   */
+  addLayerNorm(
+    out: Float32Array,
+    x: Float32Array,
+    residual: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void {
+    this.assertNotDisposed('addLayerNorm');
+    if (dim % 4 !== 0 || dim > layerNormMaxDim || this.layerNormParams < 0) {
+      addLayerNorm(out, x, residual, gamma, beta, rows, dim, eps);
+      return;
+    }
+    if (!Number.isSafeInteger(rows) || rows < 0) throw new SimdBackendError(`addLayerNorm: rows must be a non-negative integer, got ${rows}`);
+    if (!(gamma instanceof Float32Array) || !(beta instanceof Float32Array) || gamma.length !== dim || beta.length !== dim) {
+      throw new SimdBackendError(`addLayerNorm: gamma and beta must be Float32Arrays of dim = ${dim} elements`);
+    }
+    const needed = rows * dim;
+    const neededText = `rows × dim = ${rows} × ${dim}`;
+    const outAddress = this.addressOf(out, 'out', needed, neededText, 'addLayerNorm');
+    const xAddress = this.addressOf(x, 'x', needed, neededText, 'addLayerNorm');
+    const residualAddress = this.addressOf(residual, 'residual', needed, neededText, 'addLayerNorm');
+    const params = new Float32Array(this.currentBuffer(), this.layerNormParams, 2 * dim); // [γ, β]
+    params.set(gamma);
+    params.set(beta, dim);
+    this.kernel.addLayerNorm(outAddress, xAddress, residualAddress, this.layerNormParams, this.layerNormParams + dim * 4, rows, dim, eps);
+  }
+
   /** Marks the backend unusable and ends its workers. The memory is freed when nothing references it. */
   dispose(): void {
     this.disposed = true;
@@ -445,19 +500,19 @@ class SimdLinearBackend implements SimdBackend {
   }
 
   /** The byte address of `view` in the memory, after checking that it is a live view of it. */
-  private addressOf(view: Float32Array, name: string, neededLength: number, neededText: string): number {
-    if (!(view instanceof Float32Array)) throw new SimdBackendError(`linear: ${name} must be a Float32Array`);
+  private addressOf(view: Float32Array, name: string, neededLength: number, neededText: string, step = 'linear'): number {
+    if (!(view instanceof Float32Array)) throw new SimdBackendError(`${step}: ${name} must be a Float32Array`);
     if (!this.liveBuffers.has(view.buffer)) {
       if (this.detachedBuffers.has(view.buffer)) {
         throw new SimdBackendError(
-          `linear: ${name} was detached when the backend's memory grew after ${name} was allocated; ` +
+          `${step}: ${name} was detached when the backend's memory grew after ${name} was allocated; ` +
             'prepare weights and allocate buffers before computing, or reserve memory with initialBytes',
         );
       }
-      throw new SimdBackendError(`linear: ${name} is not in the SIMD backend's memory; create it with allocate()`);
+      throw new SimdBackendError(`${step}: ${name} is not in the SIMD backend's memory; create it with allocate()`);
     }
     if (view.length < neededLength) {
-      throw new SimdBackendError(`linear: ${name} has ${view.length} elements, needs ${neededText} = ${neededLength}`);
+      throw new SimdBackendError(`${step}: ${name} has ${view.length} elements, needs ${neededText} = ${neededLength}`);
     }
     return view.byteOffset;
   }

@@ -215,7 +215,8 @@ export const opcode = {
   i32Const: 0x41, f32Const: 0x43,
   i32Eq: 0x46, i32Ne: 0x47, i32LtU: 0x49, i32LeU: 0x4d, i32GeU: 0x4f,
   i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71,
-  f32Add: 0x92, f32Mul: 0x94, f32Div: 0x95, f32Max: 0x97,
+  f32Sqrt: 0x91, f32Add: 0x92, f32Mul: 0x94, f32Div: 0x95, f32Max: 0x97,
+  f32ConvertI32S: 0xb2,
 } as const;
 
 /** SIMD instructions are the prefix byte 0xFD followed by this sub-opcode as a u32 LEB128. */
@@ -287,6 +288,9 @@ export const f32 = {
   mul: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.f32Mul],
   div: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.f32Div],
   max: (a: Bytes, b: Bytes): Bytes => [...a, ...b, opcode.f32Max],
+  sqrt: (a: Bytes): Bytes => [...a, opcode.f32Sqrt],
+  /** The float32 nearest to a signed 32-bit integer. */
+  fromI32: (a: Bytes): Bytes => [...a, opcode.f32ConvertI32S],
 };
 
 /**
