@@ -31,11 +31,6 @@ import type { BertConfig } from './model/config.ts';
 import { fileSize, inModule } from './node/hub/model-files.ts';
 import { resolveModel, type HubOptions, type ResolvedModel } from './node/hub/resolve-model.ts';
 import { spawnNodeLinearWorker } from './node/worker-spawn.ts';
-// The threaded and SIMD backends are loaded with the adapter, not on demand as in the core
-// (backend-choice.ts): on demand, their modules' file reads would queue behind the checkpoint's
-// on libuv's thread pool, and the workers would start only after the weights are read.
-import './tensor/threaded-backend.ts';
-import './tensor/simd/simd-backend.ts';
 
 export * from './index.ts';
 export { resolveModel, locateModel, planHubModel, downloadModelFiles, DOWNLOAD_RECORD } from './node/hub/resolve-model.ts';
@@ -44,6 +39,12 @@ export { HubError, ChecksumError } from './node/hub/errors.ts';
 export { DEFAULT_MODEL_ID, looksLikeModelId } from './node/hub/model-id.ts';
 export { minilmCacheDir, huggingFaceHubCacheDir } from './node/hub/cache-dirs.ts';
 export { defaultManifest, type Manifest, type ManifestModel } from './node/hub/manifest.ts';
+
+// The threaded and SIMD backends' modules start loading with the adapter, not on demand as in
+// the core (backend-choice.ts): on demand, their file reads would queue behind the checkpoint's
+// on libuv's thread pool, and the workers would start only once the weights are read. Dynamic
+// imports, because static ones would bring their WebAssembly types into this module's declarations.
+void Promise.all([import('./tensor/threaded-backend.ts'), import('./tensor/simd/simd-backend.ts')]).catch(() => {});
 
 /** Error for a model folder that lacks a file or holds an unreadable one. */
 export class ModelFolderError extends Error {

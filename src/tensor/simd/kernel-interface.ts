@@ -76,7 +76,8 @@ export interface KernelFunctions {
   addLayerNorm: AddLayerNormFunction;
 }
 
-export function kernelFunctions(instance: WebAssembly.Instance): KernelFunctions {
+/** The functions of an instance of the kernel module (typed structurally: declarations need no WebAssembly types). */
+export function kernelFunctions(instance: { readonly exports: Readonly<Record<string, unknown>> }): KernelFunctions {
   return {
     matmul: instance.exports[matmulExportName] as MatmulFunction,
     gelu: instance.exports[geluExportName] as GeluFunction,
