@@ -95,13 +95,15 @@ function prepareLayer(
     bias,
   });
   const { query, key, value } = layer.attention.self;
-  const queryKeyValue: LinearWeights = {
-    weight: concatRows([query.weight, key.weight, value.weight]), // [3H, H]
+  // The fused projection's weight [3H, H] is given as its three [H, H] blocks, which a backend
+  // may read where they lie (the JS ones do: no 10 MB concatenated copy for this model).
+  const queryKeyValue: PreparedLinearLayer = {
+    weight: backend.prepare([query.weight, key.weight, value.weight], 3 * H, H),
     bias: concatRows([query.bias, key.bias, value.bias]), // [3H]
   };
   return {
     attention: {
-      self: { queryKeyValue: prepare(queryKeyValue, 3 * H, H) },
+      self: { queryKeyValue },
       output: { dense: prepare(layer.attention.output.dense, H, H), LayerNorm: layer.attention.output.LayerNorm },
     },
     intermediate: { dense: prepare(layer.intermediate.dense, I, H) },

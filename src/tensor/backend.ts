@@ -19,6 +19,7 @@
  */
 
 import { linear } from './linear.ts';
+import { stackedWeight, type LinearWeightSource } from './linear-packed.ts';
 import { geluInPlace } from './gelu.ts';
 import type { AttentionScratch, AttentionShape } from './attention.ts';
 
@@ -33,8 +34,12 @@ export interface PreparedLinear {
 
 export interface LinearBackend {
   readonly name: string;
-  /** Once per weight matrix at load time. weight: [outFeatures, inFeatures] (PyTorch layout). */
-  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): PreparedLinear;
+  /**
+   * Once per weight matrix at load time. weight: [outFeatures, inFeatures] (PyTorch layout), or
+   * that matrix as consecutive blocks of whole rows (the fused Q, K, V projection passes the
+   * checkpoint's three [H, H] weights), which a backend may use where they lie.
+   */
+  prepare(weight: LinearWeightSource, outFeatures: number, inFeatures: number): PreparedLinear;
   /**
    * out = activation(x · Wᵀ + b).
    * out: [rows, outFeatures], x: [rows, inFeatures], bias: [outFeatures] or null.
@@ -92,14 +97,14 @@ export interface LinearBackend {
 }
 
 interface PlainPreparedLinear extends PreparedLinear {
-  readonly weight: Float32Array; // [outFeatures, inFeatures], the checkpoint's own view
+  readonly weight: Float32Array; // [outFeatures, inFeatures], the checkpoint's own view (or its blocks stacked)
 }
 
 /** The reference backend: `linear.ts` as written, weights used in place. */
 export const plainBackend: LinearBackend = {
   name: 'plain',
   prepare(weight, outFeatures, inFeatures): PlainPreparedLinear {
-    return { weight, outFeatures, inFeatures };
+    return { weight: stackedWeight(weight), outFeatures, inFeatures }; // row blocks: stacked into one copy
   },
   linear(out, x, prepared, bias, rows, activation = 'none') {
     const { weight, inFeatures, outFeatures } = prepared as PlainPreparedLinear;

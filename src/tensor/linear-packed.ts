@@ -13,6 +13,9 @@
  *
  * The weight is used where it lies: `wrapLinearWeight` checks its length and keeps the view, so
  * the checkpoint's bytes are the only copy of the weights and loading does no work per weight.
+ * A weight may also come as consecutive blocks of rows (the fused Q, K, V projection is the
+ * checkpoint's three [H, H] matrices): the kernel walks the blocks one after another, so that
+ * fusing them costs no concatenated copy.
  * The trade-off, measured (V8, x86-64, all-MiniLM-L6-v2's shapes): repacking W once into panels
  * [⌈N/4⌉, K, 4], so that the 4 weights a step needs are adjacent, made each matmul about 7%
  * faster (3.9 against 3.6–3.7 GFLOPS) but cost 140–190 ms at load and a second copy of the
@@ -69,27 +72,60 @@ export class LinearShapeError extends Error {
 export interface LinearWeightView extends PreparedLinear {
   readonly outFeatures: number; // N
   readonly inFeatures: number; // K
-  readonly data: Float32Array; // [N, K]
+  /**
+   * The matrix as consecutive blocks of whole rows, each [rows, K], read where they lie: one
+   * block usually; three for the fused Q, K, V projection, whose blocks are the checkpoint's
+   * query, key and value weights (so that fusing them costs no copy).
+   */
+  readonly blocks: readonly LinearWeightBlock[];
 }
+
+export interface LinearWeightBlock {
+  readonly data: Float32Array; // [rows, K]
+  readonly rows: number;
+}
+
+/** A weight as given to `prepare`: [N, K], or that matrix as consecutive row blocks. */
+export type LinearWeightSource = Float32Array | readonly Float32Array[];
 
 // Every LinearWeightView built by wrapLinearWeight, so that a foreign object is refused clearly.
 const weightViews = new WeakSet<LinearWeightView>();
 
 /**
- * Wraps weight [outFeatures, inFeatures] for `linearTiled` without copying it: the kernel reads
- * the caller's floats, which must therefore stay unchanged while the weight is in use.
+ * Wraps weight [outFeatures, inFeatures] (or its row blocks) for `linearTiled` without copying
+ * it: the kernel reads the caller's floats, which must therefore stay unchanged while the weight
+ * is in use.
  */
-export function wrapLinearWeight(weight: Float32Array, outFeatures: number, inFeatures: number): LinearWeightView {
+export function wrapLinearWeight(weight: LinearWeightSource, outFeatures: number, inFeatures: number): LinearWeightView {
   checkDimension('outFeatures', outFeatures);
   checkDimension('inFeatures', inFeatures);
-  if (weight.length !== outFeatures * inFeatures) {
+  const parts = weight instanceof Float32Array ? [weight] : weight;
+  if (!Array.isArray(parts) || parts.length === 0 || !parts.every((part) => part instanceof Float32Array)) {
+    throw new LinearShapeError('weight must be a Float32Array or a non-empty array of Float32Array row blocks');
+  }
+  const total = parts.reduce((sum, part) => sum + part.length, 0);
+  if (total !== outFeatures * inFeatures || parts.some((part) => part.length % inFeatures !== 0)) {
+    const lengths = parts.length === 1 ? `${total} floats` : `blocks of ${parts.map((p) => p.length).join(' + ')} floats`;
     throw new LinearShapeError(
-      `weight has ${weight.length} floats, expected outFeatures × inFeatures = ${outFeatures} × ${inFeatures} = ${outFeatures * inFeatures}`,
+      `weight has ${lengths}, expected outFeatures × inFeatures = ${outFeatures} × ${inFeatures} = ${outFeatures * inFeatures}` +
+        (parts.length === 1 ? '' : ' in blocks of whole rows'),
     );
   }
-  const view: LinearWeightView = { outFeatures, inFeatures, data: weight };
+  const view: LinearWeightView = { outFeatures, inFeatures, blocks: parts.map((data) => ({ data, rows: data.length / inFeatures })) };
   weightViews.add(view);
   return view;
+}
+
+/** The weight as one [N, K] array: a block as it is, several blocks stacked into a new array. */
+export function stackedWeight(weight: LinearWeightSource): Float32Array {
+  if (weight instanceof Float32Array) return weight;
+  const out = new Float32Array(weight.reduce((n, part) => n + part.length, 0));
+  let offset = 0;
+  for (const part of weight) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }
 
 /** True if `prepared` was built by wrapLinearWeight. */
@@ -117,22 +153,31 @@ export function linearTiled(
   checkLinearArguments(out, x, weight, bias, rowStart, rowEnd, activation);
   const K = weight.inFeatures;
   const N = weight.outFeatures;
-  const w = weight.data; // [N, K]
-  const fullTileEnd = N - (N % 4); // features [0, fullTileEnd) go 4 at a time, the rest 1 at a time
   const applyGelu = activation === 'gelu';
   let row = rowStart;
   for (; row + 2 <= rowEnd; row += 2) {
-    let n = 0;
-    for (; n < fullTileEnd; n += 4) tile2x4(out, x, w, bias, row, n, K, N);
-    for (; n < N; n++) tile2x1(out, x, w, bias, row, n, K, N);
+    // Block by block (usually one); in each, features go 4 at a time, the last rows mod 4 one at a time.
+    let n0 = 0; // the block's first output feature
+    for (const { data: w, rows } of weight.blocks) {
+      const fullTileEnd = rows - (rows % 4);
+      let i = 0; // row of the block
+      for (; i < fullTileEnd; i += 4) tile2x4(out, x, w, i, bias, row, n0 + i, K, N);
+      for (; i < rows; i++) tile2x1(out, x, w, i, bias, row, n0 + i, K, N);
+      n0 += rows;
+    }
     // GELU on the two rows just stored, while they are still in cache (the subarray is one
     // small object per 2·K·N multiply-adds; geluInPlace is the plain GELU pass, unchanged).
     if (applyGelu) geluInPlace(out.subarray(row * N, (row + 2) * N));
   }
   if (row < rowEnd) {
-    let n = 0;
-    for (; n < fullTileEnd; n += 4) tile1x4(out, x, w, bias, row, n, K, N);
-    for (; n < N; n++) tile1x1(out, x, w, bias, row, n, K, N);
+    let n0 = 0;
+    for (const { data: w, rows } of weight.blocks) {
+      const fullTileEnd = rows - (rows % 4);
+      let i = 0;
+      for (; i < fullTileEnd; i += 4) tile1x4(out, x, w, i, bias, row, n0 + i, K, N);
+      for (; i < rows; i++) tile1x1(out, x, w, i, bias, row, n0 + i, K, N);
+      n0 += rows;
+    }
     if (applyGelu) geluInPlace(out.subarray(row * N, (row + 1) * N));
   }
 }
@@ -141,7 +186,8 @@ export function linearTiled(
 function tile2x4(
   out: Float32Array, // [R, N]
   x: Float32Array, // [R, K]
-  w: Float32Array, // [N, K]
+  w: Float32Array, // [rows of the block, K]
+  wRow: number, // the block's row holding feature n0
   bias: Float32Array | null, // [N]
   row: number,
   n0: number,
@@ -153,7 +199,7 @@ function tile2x4(
   const b2 = bias === null ? 0 : bias[n0 + 2]!, b3 = bias === null ? 0 : bias[n0 + 3]!;
   let c00 = b0, c01 = b1, c02 = b2, c03 = b3;
   let c10 = b0, c11 = b1, c12 = b2, c13 = b3;
-  let w0 = (n0 * K) | 0; // W[n0, k]
+  let w0 = (wRow * K) | 0; // W[n0, k]
   let w1 = (w0 + K) | 0; // W[n0 + 1, k]
   let w2 = (w1 + K) | 0; // W[n0 + 2, k]
   let w3 = (w2 + K) | 0; // W[n0 + 3, k]
@@ -184,7 +230,8 @@ function tile2x4(
 function tile2x1(
   out: Float32Array, // [R, N]
   x: Float32Array, // [R, K]
-  w: Float32Array, // [N, K]
+  w: Float32Array, // [rows of the block, K]
+  wRow: number, // the block's row holding feature n
   bias: Float32Array | null, // [N]
   row: number,
   n: number,
@@ -193,7 +240,7 @@ function tile2x1(
 ): void {
   let c0 = bias === null ? 0 : bias[n]!;
   let c1 = c0;
-  let wi = (n * K) | 0; // W[n, k]
+  let wi = (wRow * K) | 0; // W[n, k]
   let x0 = (row * K) | 0;
   let x1 = (x0 + K) | 0;
   const x0End = (x0 + K) | 0;
@@ -213,7 +260,8 @@ function tile2x1(
 function tile1x4(
   out: Float32Array, // [R, N]
   x: Float32Array, // [R, K]
-  w: Float32Array, // [N, K]
+  w: Float32Array, // [rows of the block, K]
+  wRow: number, // the block's row holding feature n0
   bias: Float32Array | null, // [N]
   row: number,
   n0: number,
@@ -222,7 +270,7 @@ function tile1x4(
 ): void {
   let c0 = bias === null ? 0 : bias[n0]!, c1 = bias === null ? 0 : bias[n0 + 1]!;
   let c2 = bias === null ? 0 : bias[n0 + 2]!, c3 = bias === null ? 0 : bias[n0 + 3]!;
-  let w0 = (n0 * K) | 0;
+  let w0 = (wRow * K) | 0;
   let w1 = (w0 + K) | 0;
   let w2 = (w1 + K) | 0;
   let w3 = (w2 + K) | 0;
@@ -245,7 +293,8 @@ function tile1x4(
 function tile1x1(
   out: Float32Array, // [R, N]
   x: Float32Array, // [R, K]
-  w: Float32Array, // [N, K]
+  w: Float32Array, // [rows of the block, K]
+  wRow: number, // the block's row holding feature n
   bias: Float32Array | null, // [N]
   row: number,
   n: number,
@@ -253,7 +302,7 @@ function tile1x1(
   N: number,
 ): void {
   let c = bias === null ? 0 : bias[n]!;
-  let wi = (n * K) | 0;
+  let wi = (wRow * K) | 0;
   let x0 = (row * K) | 0;
   const x0End = (x0 + K) | 0;
   while (x0 < x0End) {

@@ -160,8 +160,16 @@ const WORKER_SPIN_MS = 0.5;
 // ── Messages ───────────────────────────────────────────────────────────────────────────────
 export type ToWorkerMessage =
   | { type: 'init'; control: SharedArrayBuffer }
-  /** A buffer, or (with `weight`) one weight matrix at floatOffset in it (several may share a buffer). */
-  | { type: 'register'; id: number; buffer: SharedArrayBuffer; weight?: { outFeatures: number; inFeatures: number; floatOffset: number } }
+  /**
+   * A buffer, or (with `weight`) one weight matrix in it: its blocks of rows, each at a float
+   * offset (several weights may share a buffer: the checkpoint's).
+   */
+  | {
+      type: 'register';
+      id: number;
+      buffer: SharedArrayBuffer;
+      weight?: { outFeatures: number; inFeatures: number; blocks: { floatOffset: number; rows: number }[] };
+    }
   | { type: 'release'; id: number }
   | { type: 'resume'; generation: number }
   /**
@@ -333,8 +341,9 @@ export function runLinearWorker(port: LinearWorkerPort): void {
       case 'register': {
         const { weight } = message;
         if (weight) {
-          const view = new Float32Array(message.buffer, weight.floatOffset * 4, weight.outFeatures * weight.inFeatures);
-          weights.set(message.id, wrapLinearWeight(view, weight.outFeatures, weight.inFeatures));
+          const { buffer } = message;
+          const blocks = weight.blocks.map(({ floatOffset, rows }) => new Float32Array(buffer, floatOffset * 4, rows * weight.inFeatures));
+          weights.set(message.id, wrapLinearWeight(blocks, weight.outFeatures, weight.inFeatures));
         } else {
           buffers.set(message.id, new Float32Array(message.buffer));
         }

@@ -38,7 +38,7 @@
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from './backend.ts';
 import type { AttentionScratch, AttentionShape } from './attention.ts';
-import { checkLinearArguments, linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
+import { checkLinearArguments, linearTiled, stackedWeight, wrapLinearWeight, type LinearWeightSource, type LinearWeightView } from './linear-packed.ts';
 import { attentionHeadFast } from './attention-fast.ts';
 import { ACTIVATION, AttentionKernel, BIAS_BUFFER, Command, OUT_BUFFER, OUT_OFFSET, WEIGHT_BUFFER, X_BUFFER, X_OFFSET } from './linear-worker.ts';
 import { LinearWorkerPool, ThreadedBackendError } from './worker-pool.ts';
@@ -114,19 +114,24 @@ class ThreadedLinearBackend implements ThreadedBackend {
     return this.pool.rowsComputedByWorkers;
   }
 
-  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): LinearWeightView {
+  prepare(weight: LinearWeightSource, outFeatures: number, inFeatures: number): LinearWeightView {
     this.pool.checkUsable();
-    wrapLinearWeight(weight, outFeatures, inFeatures); // checks the sizes before anything is allocated
-    // A weight already in shared memory (the Node adapter reads the checkpoint into a
-    // SharedArrayBuffer for this backend) is used where it lies; any other is copied once.
-    const inPlace = weight.buffer instanceof SharedArrayBuffer;
-    const shared = inPlace ? weight : new Float32Array(new SharedArrayBuffer(weight.length * 4)); // [outFeatures, inFeatures]
-    if (!inPlace) shared.set(weight); // the same layout: a plain copy, no repacking
-    const prepared = wrapLinearWeight(shared, outFeatures, inFeatures);
+    const given = wrapLinearWeight(weight, outFeatures, inFeatures); // checks the sizes before anything is allocated
+    // Weights already in one SharedArrayBuffer (the Node adapter reads the checkpoint into one
+    // for this backend) are used where they lie; any other is copied once, its blocks stacked.
+    const buffer = given.blocks[0]!.data.buffer;
+    const inPlace = buffer instanceof SharedArrayBuffer && given.blocks.every((block) => block.data.buffer === buffer);
+    let prepared = given;
+    if (!inPlace) {
+      const shared = new Float32Array(new SharedArrayBuffer(outFeatures * inFeatures * 4)); // [outFeatures, inFeatures]
+      shared.set(stackedWeight(weight)); // the same layout: a plain copy, no repacking
+      prepared = wrapLinearWeight(shared, outFeatures, inFeatures);
+    }
     const id = this.nextBufferId++;
     this.weightIds.set(prepared, id);
-    const floatOffset = shared.byteOffset / 4;
-    this.pool.post({ type: 'register', id, buffer: shared.buffer as SharedArrayBuffer, weight: { outFeatures, inFeatures, floatOffset } });
+    const blocks = prepared.blocks.map(({ data, rows }) => ({ floatOffset: data.byteOffset / 4, rows }));
+    const sharedBuffer = prepared.blocks[0]!.data.buffer as SharedArrayBuffer;
+    this.pool.post({ type: 'register', id, buffer: sharedBuffer, weight: { outFeatures, inFeatures, blocks } });
     this.released.register(prepared, id);
     return prepared;
   }

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { linear } from '../../src/tensor/linear.ts';
 import { geluInPlace } from '../../src/tensor/gelu.ts';
 import { plainBackend } from '../../src/tensor/backend.ts';
-import { LinearShapeError, linearTiled, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
+import { LinearShapeError, linearTiled, stackedWeight, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 import { firstDifference, randomArray } from '../helpers/random.ts';
 
@@ -169,7 +169,8 @@ describe('wrapLinearWeight', () => {
     const outFeatures = 6, inFeatures = 3, rows = 3;
     const weight = randomArray(outFeatures * inFeatures, 41);
     const wrapped = wrapLinearWeight(weight, outFeatures, inFeatures);
-    expect(wrapped.data).toBe(weight);
+    expect(wrapped.blocks.map((block) => block.data)).toEqual([weight]);
+    expect(wrapped.blocks[0]!.data).toBe(weight);
     expect(wrapped.outFeatures).toBe(outFeatures);
     expect(wrapped.inFeatures).toBe(inFeatures);
     // Changing W after wrapping changes the result: the view is read, not a copy taken at wrap time.
@@ -218,7 +219,7 @@ describe('linearTiled argument checks', () => {
   });
 
   it('rejects a weight that was not wrapped, and out overlapping x', () => {
-    const fake = { outFeatures, inFeatures, data: new Float32Array(outFeatures * inFeatures) };
+    const fake = { outFeatures, inFeatures, blocks: [{ data: new Float32Array(outFeatures * inFeatures), rows: outFeatures }] };
     expect(() => linearTiled(out, x, fake, null, 0, rows)).toThrow(/not prepared by wrapLinearWeight/);
     const shared = new Float32Array(rows * outFeatures + rows * inFeatures);
     const overlapping = shared.subarray(2);
@@ -257,13 +258,43 @@ describe('packedBackend', () => {
 
   it('prepares a weight in place: the checkpoint\'s view is the only copy', () => {
     const weight = randomArray(4 * 3, 300);
-    const prepared = packedBackend.prepare(weight, 4, 3) as unknown as { data: Float32Array };
-    expect(prepared.data).toBe(weight);
+    const prepared = packedBackend.prepare(weight, 4, 3) as unknown as { blocks: { data: Float32Array }[] };
+    expect(prepared.blocks[0]!.data).toBe(weight);
     expect(() => packedBackend.prepare(new Float32Array(11), 4, 3)).toThrow(/weight has 11 floats/);
   });
 
   it('accepts zero rows', () => {
     const prepared = packedBackend.prepare(randomArray(6, 1), 3, 2);
     packedBackend.linear(new Float32Array(0), new Float32Array(0), prepared, null, 0);
+  });
+});
+
+describe('a weight given as row blocks', () => {
+  it('computes exactly what the stacked weight computes, whatever the block sizes', () => {
+    const inFeatures = 7;
+    for (const blockRows of [[4, 4, 4], [5, 3, 8], [1, 2, 3], [9], [2, 13]]) {
+      const outFeatures = blockRows.reduce((a, b) => a + b, 0);
+      const blocks = blockRows.map((rows, i) => randomArray(rows * inFeatures, 60 + i, 0.5));
+      const stacked = stackedWeight(blocks);
+      expect(stacked.length).toBe(outFeatures * inFeatures);
+      for (const rows of [1, 2, 5]) {
+        const x = randomArray(rows * inFeatures, 70 + rows, 2);
+        const bias = randomArray(outFeatures, 80);
+        for (const activation of ['none', 'gelu'] as const) {
+          const want = new Float32Array(rows * outFeatures);
+          linear(want, x, stacked, bias, rows, inFeatures, outFeatures);
+          if (activation === 'gelu') geluInPlace(want);
+          const got = new Float32Array(rows * outFeatures);
+          linearTiled(got, x, wrapLinearWeight(blocks, outFeatures, inFeatures), bias, 0, rows, activation);
+          expect([...got], `blocks ${blockRows.join('+')}, ${rows} rows, ${activation}`).toEqual([...want]);
+        }
+      }
+    }
+  });
+
+  it('refuses blocks that are not whole rows or do not add up', () => {
+    expect(() => wrapLinearWeight([new Float32Array(6), new Float32Array(5)], 4, 3)).toThrow(/blocks of 6 \+ 5 floats/);
+    expect(() => wrapLinearWeight([new Float32Array(6), new Float32Array(10)], 4, 4)).toThrow(/in blocks of whole rows/);
+    expect(() => wrapLinearWeight([], 1, 1)).toThrow(/non-empty array/);
   });
 });

@@ -18,6 +18,7 @@ import {
 import { matmulKernelSharedBase64, matmulKernelUnsharedBase64 } from '../../src/tensor/simd/matmul-kernel.wasm.ts';
 import { packWeightPanels, packedWeightLength } from '../../src/tensor/simd/packed-weights.ts';
 import { simdAttentionScratchBytes } from '../../src/tensor/simd/simd-attention.ts';
+import { randomArray } from '../helpers/random.ts';
 import {
   type SimdBackend,
   SimdBackendError,
@@ -536,5 +537,30 @@ describe('SIMD backend errors', () => {
   it('rejects impossible memory options', async () => {
     await expect(createSimdBackend({ maximumBytes: 2 ** 33 })).rejects.toThrow(/maximumBytes must be/);
     await expect(createSimdBackend({ initialBytes: 1 << 20, maximumBytes: 1 << 16 })).rejects.toThrow(/more than maximumBytes/);
+  });
+});
+
+describe('SIMD backend: a weight given as row blocks', () => {
+  it('packs it exactly as the stacked weight, whether the blocks start on panel boundaries or not', async () => {
+    const backend = await createSimdBackend();
+    const inFeatures = 24;
+    for (const blockRows of [[16, 16, 16], [8, 5], [5, 8, 3]]) {
+      const outFeatures = blockRows.reduce((a, b) => a + b, 0);
+      const blocks = blockRows.map((rows, i) => randomArray(rows * inFeatures, 300 + i, 0.5));
+      const stacked = new Float32Array(blocks.flatMap((block) => [...block]));
+      const fromBlocks = backend.prepare(blocks, outFeatures, inFeatures);
+      const fromStacked = backend.prepare(stacked, outFeatures, inFeatures);
+      const rows = 9;
+      const x = backend.allocate(rows * inFeatures);
+      x.set(randomArray(rows * inFeatures, 310, 2));
+      const outBlocks = backend.allocate(rows * outFeatures);
+      const outStacked = backend.allocate(rows * outFeatures);
+      const bias = randomArray(outFeatures, 311);
+      backend.linear(outBlocks, x, fromBlocks, bias, rows);
+      backend.linear(outStacked, x, fromStacked, bias, rows);
+      expect([...outBlocks], `blocks ${blockRows.join('+')}`).toEqual([...outStacked]);
+    }
+    expect(() => backend.prepare([new Float32Array(24), new Float32Array(20)], 2, 22)).toThrow(/in blocks of whole rows/);
+    backend.dispose();
   });
 });

@@ -72,8 +72,8 @@ describe('threaded backend, 2 threads', () => {
       const weight = shared.subarray(offset, offset + sizes[i]!);
       weight.set(randomArray(sizes[i]!, 70 + i, 0.5));
       offset += sizes[i]!;
-      const prepared = backend.prepare(weight, outFeatures, inFeatures) as unknown as { data: Float32Array };
-      expect(prepared.data).toBe(weight); // not copied
+      const prepared = backend.prepare(weight, outFeatures, inFeatures) as unknown as { blocks: { data: Float32Array }[] };
+      expect(prepared.blocks[0]!.data).toBe(weight); // not copied
       const xValues = randomArray(rows * inFeatures, 80 + i, 2);
       const expected = plainBackend.allocate(rows * outFeatures);
       plainBackend.linear(expected, xValues, plainBackend.prepare(weight.slice(), outFeatures, inFeatures), null, rows, 'gelu');
@@ -84,6 +84,35 @@ describe('threaded backend, 2 threads', () => {
       expectIdentical(out, expected, `in place ${rows}×${inFeatures}→${outFeatures}`);
     });
     expect(backend.rowsComputedByWorkers).toBeGreaterThan(0);
+  });
+
+  it('takes a weight as row blocks (the fused Q, K, V): in place when they share a SharedArrayBuffer, copied otherwise', () => {
+    const [inFeatures, blockRows, rows] = [96, [64, 64, 40], 37];
+    const outFeatures = blockRows.reduce((a, b) => a + b, 0);
+    const blocksValues = blockRows.map((n, i) => randomArray(n * inFeatures, 200 + i, 0.5));
+    const shared = new Float32Array(new SharedArrayBuffer((3 + outFeatures * inFeatures) * 4));
+    let offset = 3;
+    const sharedBlocks = blocksValues.map((values) => {
+      const block = shared.subarray(offset, offset + values.length);
+      block.set(values);
+      offset += values.length;
+      return block;
+    });
+    const xValues = randomArray(rows * inFeatures, 210, 2);
+    const bias = randomArray(outFeatures, 211);
+    const expected = plainBackend.allocate(rows * outFeatures);
+    plainBackend.linear(expected, xValues, plainBackend.prepare(blocksValues, outFeatures, inFeatures), bias, rows, 'none');
+    for (const blocks of [sharedBlocks, blocksValues]) {
+      const prepared = backend.prepare(blocks, outFeatures, inFeatures);
+      const data = (prepared as unknown as { blocks: { data: Float32Array }[] }).blocks.map((block) => block.data);
+      if (blocks === sharedBlocks) expect(data).toEqual(sharedBlocks); // the same views: no copy
+      else expect(data.length).toBe(1); // copied once, stacked
+      const x = backend.allocate(rows * inFeatures);
+      x.set(xValues);
+      const out = backend.allocate(rows * outFeatures).fill(Number.NaN);
+      backend.linear(out, x, prepared, bias, rows, 'none');
+      expectIdentical(out, expected, blocks === sharedBlocks ? 'shared blocks' : 'copied blocks');
+    }
   });
 
   it('matches plainBackend bit for bit on calls large enough to be shared', () => {
@@ -239,10 +268,11 @@ describe('threaded backend weights', () => {
     try {
       const outFeatures = 7, inFeatures = 5, rows = 3;
       const weightValues = randomArray(outFeatures * inFeatures, 91);
-      const prepared = backend.prepare(weightValues, outFeatures, inFeatures) as unknown as { data: Float32Array };
-      expect(prepared.data.buffer).toBeInstanceOf(SharedArrayBuffer);
-      expect(prepared.data).not.toBe(weightValues);
-      expect(Array.from(prepared.data)).toEqual(Array.from(weightValues));
+      const prepared = backend.prepare(weightValues, outFeatures, inFeatures) as unknown as { blocks: { data: Float32Array }[] };
+      const data = prepared.blocks[0]!.data;
+      expect(data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(data).not.toBe(weightValues);
+      expect(Array.from(data)).toEqual(Array.from(weightValues));
       // A copy: changing the caller's floats afterwards does not change the results.
       const xValues = randomArray(rows * inFeatures, 92);
       const expected = new Float32Array(rows * outFeatures);

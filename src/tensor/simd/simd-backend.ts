@@ -46,6 +46,7 @@
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
 import { addLayerNorm } from '../layer-norm.ts';
+import { stackedWeight, type LinearWeightSource } from '../linear-packed.ts';
 import {
   type KernelFunctions,
   type KernelMemoryKind,
@@ -311,15 +312,19 @@ class SimdLinearBackend implements SimdBackend {
     return this.nextFreeByte - allocationAlignment;
   }
 
-  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): PreparedLinear {
+  prepare(weight: LinearWeightSource, outFeatures: number, inFeatures: number): PreparedLinear {
     this.assertNotDisposed('prepare');
     assertDimension(outFeatures, 'outFeatures');
     assertDimension(inFeatures, 'inFeatures');
-    if (!(weight instanceof Float32Array)) throw new SimdBackendError('prepare: weight must be a Float32Array');
-    if (weight.length !== outFeatures * inFeatures) {
+    const blocks = weight instanceof Float32Array ? [weight] : weight;
+    if (!Array.isArray(blocks) || blocks.length === 0 || !blocks.every((block) => block instanceof Float32Array)) {
+      throw new SimdBackendError('prepare: weight must be a Float32Array (or an array of Float32Array row blocks)');
+    }
+    const total = blocks.reduce((sum, block) => sum + block.length, 0);
+    if (total !== outFeatures * inFeatures || blocks.some((block) => block.length % inFeatures !== 0)) {
       throw new SimdBackendError(
-        `prepare: weight has ${weight.length} elements, expected outFeatures × inFeatures = ` +
-          `${outFeatures} × ${inFeatures} = ${outFeatures * inFeatures}`,
+        `prepare: weight has ${total} elements, expected outFeatures × inFeatures = ` +
+          `${outFeatures} × ${inFeatures} = ${outFeatures * inFeatures}` + (blocks.length > 1 ? ' in blocks of whole rows' : ''),
       );
     }
     const packedLength = packedWeightLength(outFeatures, inFeatures);
@@ -327,7 +332,18 @@ class SimdLinearBackend implements SimdBackend {
     const weightsAddress = this.reserve(packedLength);
     const biasAddress = this.reserve(biasSlotLength);
     const packed = new Float32Array(this.currentBuffer(), weightsAddress, packedLength); // [panels, K, 8]
-    packWeightPanels(packed, weight, outFeatures, inFeatures);
+    // Blocks that start on a panel boundary are packed one by one, where they lie; otherwise
+    // they are stacked first (a copy that lives only during this call).
+    const rowsOf = (block: Float32Array): number => block.length / inFeatures;
+    if (blocks.slice(0, -1).every((block) => rowsOf(block) % featuresPerPanel === 0)) {
+      let panelFloats = 0;
+      for (const block of blocks) {
+        packWeightPanels(packed.subarray(panelFloats), block, rowsOf(block), inFeatures);
+        panelFloats += packedWeightLength(rowsOf(block), inFeatures);
+      }
+    } else {
+      packWeightPanels(packed, stackedWeight(weight), outFeatures, inFeatures);
+    }
     return new SimdPreparedLinear(this, outFeatures, inFeatures, weightsAddress, biasAddress);
   }
 
