@@ -95,10 +95,12 @@ function prepareLayer(
     bias,
   });
   const { query, key, value } = layer.attention.self;
-  // The fused projection's weight [3H, H] is given as its three [H, H] blocks, which a backend
-  // may read where they lie (the JS ones do: no 10 MB concatenated copy for this model).
+  // The fused projection's weight [3H, H] is its three [H, H] blocks: read where they lie by the
+  // backends that can (the JS and SIMD ones: no 10 MB concatenated copy for this model), stacked
+  // into one matrix for the others.
+  const blocks = [query.weight, key.weight, value.weight];
   const queryKeyValue: PreparedLinearLayer = {
-    weight: backend.prepare([query.weight, key.weight, value.weight], 3 * H, H),
+    weight: backend.prepareRowBlocks?.(blocks, 3 * H, H) ?? backend.prepare(concatRows(blocks), 3 * H, H),
     bias: concatRows([query.bias, key.bias, value.bias]), // [3H]
   };
   return {

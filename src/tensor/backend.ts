@@ -19,7 +19,6 @@
  */
 
 import { linear } from './linear.ts';
-import { stackedWeight, type LinearWeightSource } from './linear-packed.ts';
 import { geluInPlace } from './gelu.ts';
 import type { AttentionScratch, AttentionShape } from './attention.ts';
 
@@ -34,12 +33,15 @@ export interface PreparedLinear {
 
 export interface LinearBackend {
   readonly name: string;
+  /** Once per weight matrix at load time. weight: [outFeatures, inFeatures] (PyTorch layout). */
+  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): PreparedLinear;
   /**
-   * Once per weight matrix at load time. weight: [outFeatures, inFeatures] (PyTorch layout), or
-   * that matrix as consecutive blocks of whole rows (the fused Q, K, V projection passes the
-   * checkpoint's three [H, H] weights), which a backend may use where they lie.
+   * Optional: `prepare` for a weight given as consecutive blocks of whole rows, for backends that
+   * can use the blocks where they lie. The model's fused Q, K, V projection is the checkpoint's
+   * three [H, H] weights; without this method the model stacks them into one [3H, H] copy and
+   * calls `prepare`.
    */
-  prepare(weight: LinearWeightSource, outFeatures: number, inFeatures: number): PreparedLinear;
+  prepareRowBlocks?(blocks: readonly Float32Array[], outFeatures: number, inFeatures: number): PreparedLinear;
   /**
    * out = activation(x · Wᵀ + b).
    * out: [rows, outFeatures], x: [rows, inFeatures], bias: [outFeatures] or null.
@@ -97,14 +99,14 @@ export interface LinearBackend {
 }
 
 interface PlainPreparedLinear extends PreparedLinear {
-  readonly weight: Float32Array; // [outFeatures, inFeatures], the checkpoint's own view (or its blocks stacked)
+  readonly weight: Float32Array; // [outFeatures, inFeatures], the checkpoint's own view
 }
 
 /** The reference backend: `linear.ts` as written, weights used in place. */
 export const plainBackend: LinearBackend = {
   name: 'plain',
   prepare(weight, outFeatures, inFeatures): PlainPreparedLinear {
-    return { weight: stackedWeight(weight), outFeatures, inFeatures }; // row blocks: stacked into one copy
+    return { weight, outFeatures, inFeatures };
   },
   linear(out, x, prepared, bias, rows, activation = 'none') {
     const { weight, inFeatures, outFeatures } = prepared as PlainPreparedLinear;

@@ -85,7 +85,7 @@ export interface LinearWeightBlock {
   readonly rows: number;
 }
 
-/** A weight as given to `prepare`: [N, K], or that matrix as consecutive row blocks. */
+/** A weight as `prepare` or `prepareRowBlocks` take it: [N, K], or that matrix as consecutive row blocks. */
 export type LinearWeightSource = Float32Array | readonly Float32Array[];
 
 // Every LinearWeightView built by wrapLinearWeight, so that a foreign object is refused clearly.

@@ -16,6 +16,7 @@ import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-p
 export const packedBackend: LinearBackend = {
   name: 'packed',
   prepare: (weight, outFeatures, inFeatures) => wrapLinearWeight(weight, outFeatures, inFeatures),
+  prepareRowBlocks: (blocks, outFeatures, inFeatures) => wrapLinearWeight(blocks, outFeatures, inFeatures),
   linear(out, x, prepared, bias, rows, activation = 'none') {
     // linearTiled checks that `prepared` came from wrapLinearWeight and that the sizes fit.
     linearTiled(out, x, prepared as LinearWeightView, bias, 0, rows, activation);

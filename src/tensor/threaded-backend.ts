@@ -38,7 +38,7 @@
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from './backend.ts';
 import type { AttentionScratch, AttentionShape } from './attention.ts';
-import { checkLinearArguments, linearTiled, stackedWeight, wrapLinearWeight, type LinearWeightSource, type LinearWeightView } from './linear-packed.ts';
+import { checkLinearArguments, linearTiled, stackedWeight, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
 import { attentionHeadFast } from './attention-fast.ts';
 import { ACTIVATION, AttentionKernel, BIAS_BUFFER, Command, OUT_BUFFER, OUT_OFFSET, WEIGHT_BUFFER, X_BUFFER, X_OFFSET } from './linear-worker.ts';
 import { LinearWorkerPool, ThreadedBackendError } from './worker-pool.ts';
@@ -59,6 +59,8 @@ export interface ThreadedBackendOptions {
 
 export interface ThreadedBackend extends LinearBackend {
   readonly threads: number;
+  /** Row blocks used in place when they share one SharedArrayBuffer (see LinearBackend.prepareRowBlocks). */
+  prepareRowBlocks(blocks: readonly Float32Array[], outFeatures: number, inFeatures: number): PreparedLinear;
   /** Rows computed by the workers (not the calling thread) so far: shows whether sharing happens. */
   readonly rowsComputedByWorkers: number;
 }
@@ -114,9 +116,13 @@ class ThreadedLinearBackend implements ThreadedBackend {
     return this.pool.rowsComputedByWorkers;
   }
 
-  prepare(weight: LinearWeightSource, outFeatures: number, inFeatures: number): LinearWeightView {
+  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): LinearWeightView {
+    return this.prepareRowBlocks([weight], outFeatures, inFeatures);
+  }
+
+  prepareRowBlocks(blocks: readonly Float32Array[], outFeatures: number, inFeatures: number): LinearWeightView {
     this.pool.checkUsable();
-    const given = wrapLinearWeight(weight, outFeatures, inFeatures); // checks the sizes before anything is allocated
+    const given = wrapLinearWeight(blocks, outFeatures, inFeatures); // checks the sizes before anything is allocated
     // Weights already in one SharedArrayBuffer (the Node adapter reads the checkpoint into one
     // for this backend) are used where they lie; any other is copied once, its blocks stacked.
     const buffer = given.blocks[0]!.data.buffer;
@@ -124,14 +130,14 @@ class ThreadedLinearBackend implements ThreadedBackend {
     let prepared = given;
     if (!inPlace) {
       const shared = new Float32Array(new SharedArrayBuffer(outFeatures * inFeatures * 4)); // [outFeatures, inFeatures]
-      shared.set(stackedWeight(weight)); // the same layout: a plain copy, no repacking
+      shared.set(stackedWeight(blocks)); // the same layout: a plain copy, no repacking
       prepared = wrapLinearWeight(shared, outFeatures, inFeatures);
     }
     const id = this.nextBufferId++;
     this.weightIds.set(prepared, id);
-    const blocks = prepared.blocks.map(({ data, rows }) => ({ floatOffset: data.byteOffset / 4, rows }));
+    const placement = prepared.blocks.map(({ data, rows }) => ({ floatOffset: data.byteOffset / 4, rows }));
     const sharedBuffer = prepared.blocks[0]!.data.buffer as SharedArrayBuffer;
-    this.pool.post({ type: 'register', id, buffer: sharedBuffer, weight: { outFeatures, inFeatures, blocks } });
+    this.pool.post({ type: 'register', id, buffer: sharedBuffer, weight: { outFeatures, inFeatures, blocks: placement } });
     this.released.register(prepared, id);
     return prepared;
   }

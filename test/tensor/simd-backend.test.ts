@@ -548,7 +548,7 @@ describe('SIMD backend: a weight given as row blocks', () => {
       const outFeatures = blockRows.reduce((a, b) => a + b, 0);
       const blocks = blockRows.map((rows, i) => randomArray(rows * inFeatures, 300 + i, 0.5));
       const stacked = new Float32Array(blocks.flatMap((block) => [...block]));
-      const fromBlocks = backend.prepare(blocks, outFeatures, inFeatures);
+      const fromBlocks = backend.prepareRowBlocks(blocks, outFeatures, inFeatures);
       const fromStacked = backend.prepare(stacked, outFeatures, inFeatures);
       const rows = 9;
       const x = backend.allocate(rows * inFeatures);
@@ -560,7 +560,7 @@ describe('SIMD backend: a weight given as row blocks', () => {
       backend.linear(outStacked, x, fromStacked, bias, rows);
       expect([...outBlocks], `blocks ${blockRows.join('+')}`).toEqual([...outStacked]);
     }
-    expect(() => backend.prepare([new Float32Array(24), new Float32Array(20)], 2, 22)).toThrow(/in blocks of whole rows/);
+    expect(() => backend.prepareRowBlocks([new Float32Array(24), new Float32Array(20)], 2, 22)).toThrow(/in blocks of whole rows/);
     backend.dispose();
   });
 });

@@ -46,7 +46,7 @@
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
 import { addLayerNorm } from '../layer-norm.ts';
-import { stackedWeight, type LinearWeightSource } from '../linear-packed.ts';
+import { stackedWeight } from '../linear-packed.ts';
 import {
   type KernelFunctions,
   type KernelMemoryKind,
@@ -118,6 +118,8 @@ export interface SimdBackend extends LinearBackend {
   readonly rowsComputedByWorkers: number;
   /** The attention step on the kernel (simd-attention.ts); see LinearBackend.attention. */
   attention(context: Float32Array, qkv: Float32Array, sequenceStarts: Int32Array, shape: AttentionShape, scratch: AttentionScratch): void;
+  /** Packs row blocks block by block (see LinearBackend.prepareRowBlocks). */
+  prepareRowBlocks(blocks: readonly Float32Array[], outFeatures: number, inFeatures: number): PreparedLinear;
   /** Add & Norm on the kernel (layer-norm-kernel.ts); see LinearBackend.addLayerNorm. */
   addLayerNorm(
     out: Float32Array,
@@ -312,13 +314,17 @@ class SimdLinearBackend implements SimdBackend {
     return this.nextFreeByte - allocationAlignment;
   }
 
-  prepare(weight: LinearWeightSource, outFeatures: number, inFeatures: number): PreparedLinear {
+  prepare(weight: Float32Array, outFeatures: number, inFeatures: number): PreparedLinear {
+    if (!(weight instanceof Float32Array)) throw new SimdBackendError('prepare: weight must be a Float32Array');
+    return this.prepareRowBlocks([weight], outFeatures, inFeatures);
+  }
+
+  prepareRowBlocks(blocks: readonly Float32Array[], outFeatures: number, inFeatures: number): PreparedLinear {
     this.assertNotDisposed('prepare');
     assertDimension(outFeatures, 'outFeatures');
     assertDimension(inFeatures, 'inFeatures');
-    const blocks = weight instanceof Float32Array ? [weight] : weight;
     if (!Array.isArray(blocks) || blocks.length === 0 || !blocks.every((block) => block instanceof Float32Array)) {
-      throw new SimdBackendError('prepare: weight must be a Float32Array (or an array of Float32Array row blocks)');
+      throw new SimdBackendError('prepare: weight blocks must be a non-empty array of Float32Array');
     }
     const total = blocks.reduce((sum, block) => sum + block.length, 0);
     if (total !== outFeatures * inFeatures || blocks.some((block) => block.length % inFeatures !== 0)) {
@@ -342,7 +348,7 @@ class SimdLinearBackend implements SimdBackend {
         panelFloats += packedWeightLength(rowsOf(block), inFeatures);
       }
     } else {
-      packWeightPanels(packed, stackedWeight(weight), outFeatures, inFeatures);
+      packWeightPanels(packed, stackedWeight(blocks), outFeatures, inFeatures);
     }
     return new SimdPreparedLinear(this, outFeatures, inFeatures, weightsAddress, biasAddress);
   }
