@@ -12,6 +12,7 @@
  */
 
 import type { LinearBackend } from '../tensor/backend.ts';
+import { stackRows } from '../tensor/linear-packed.ts';
 import { embeddingsForward } from '../layers/embeddings.ts';
 import { encoderLayerForward } from '../layers/encoder-layer.ts';
 import type { PreparedBertLayer, PreparedBertWeights, PreparedLinearLayer } from '../layers/prepared.ts';
@@ -100,8 +101,8 @@ function prepareLayer(
   // into one matrix for the others.
   const blocks = [query.weight, key.weight, value.weight];
   const queryKeyValue: PreparedLinearLayer = {
-    weight: backend.prepareRowBlocks?.(blocks, 3 * H, H) ?? backend.prepare(concatRows(blocks), 3 * H, H),
-    bias: concatRows([query.bias, key.bias, value.bias]), // [3H]
+    weight: backend.prepareRowBlocks?.(blocks, 3 * H, H) ?? backend.prepare(stackRows(blocks), 3 * H, H),
+    bias: stackRows([query.bias, key.bias, value.bias]), // [3H]
   };
   return {
     attention: {
@@ -111,15 +112,4 @@ function prepareLayer(
     intermediate: { dense: prepare(layer.intermediate.dense, I, H) },
     output: { dense: prepare(layer.output.dense, H, I), LayerNorm: layer.output.LayerNorm },
   };
-}
-
-/** Stacks row-major matrices (or vectors) with the same row width into one. */
-function concatRows(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -19,6 +19,7 @@
  */
 
 import { linear } from './linear.ts';
+import type { addLayerNorm } from './layer-norm.ts';
 import { geluInPlace } from './gelu.ts';
 import type { AttentionScratch, AttentionShape } from './attention.ts';
 
@@ -84,16 +85,7 @@ export interface LinearBackend {
    * the model runs `addLayerNorm`. The arrays come from this backend's `allocate`; `out` may be
    * `x` or `residual`.
    */
-  addLayerNorm?(
-    out: Float32Array,
-    x: Float32Array,
-    residual: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    rows: number,
-    dim: number,
-    eps: number,
-  ): void;
+  addLayerNorm?: typeof addLayerNorm;
   /** Frees workers or memory. The backend must not be used afterwards. */
   dispose(): void;
 }

@@ -116,12 +116,11 @@ export function wrapLinearWeight(weight: LinearWeightSource, outFeatures: number
   return view;
 }
 
-/** The weight as one [N, K] array: a block as it is, several blocks stacked into a new array. */
-export function stackedWeight(weight: LinearWeightSource): Float32Array {
-  if (weight instanceof Float32Array) return weight;
-  const out = new Float32Array(weight.reduce((n, part) => n + part.length, 0));
+/** Stacks row-major matrices (or vectors) with the same row width into one new array. */
+export function stackRows(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
   let offset = 0;
-  for (const part of weight) {
+  for (const part of parts) {
     out.set(part, offset);
     offset += part.length;
   }

@@ -38,7 +38,7 @@
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from './backend.ts';
 import type { AttentionScratch, AttentionShape } from './attention.ts';
-import { checkLinearArguments, linearTiled, stackedWeight, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
+import { checkLinearArguments, linearTiled, stackRows, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
 import { attentionHeadFast } from './attention-fast.ts';
 import { ACTIVATION, AttentionKernel, BIAS_BUFFER, Command, OUT_BUFFER, OUT_OFFSET, WEIGHT_BUFFER, X_BUFFER, X_OFFSET } from './linear-worker.ts';
 import { LinearWorkerPool, ThreadedBackendError } from './worker-pool.ts';
@@ -130,7 +130,7 @@ class ThreadedLinearBackend implements ThreadedBackend {
     let prepared = given;
     if (!inPlace) {
       const shared = new Float32Array(new SharedArrayBuffer(outFeatures * inFeatures * 4)); // [outFeatures, inFeatures]
-      shared.set(stackedWeight(blocks)); // the same layout: a plain copy, no repacking
+      shared.set(stackRows(blocks)); // the same layout: a plain copy, no repacking
       prepared = wrapLinearWeight(shared, outFeatures, inFeatures);
     }
     const id = this.nextBufferId++;

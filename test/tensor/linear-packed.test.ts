@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { linear } from '../../src/tensor/linear.ts';
 import { geluInPlace } from '../../src/tensor/gelu.ts';
 import { plainBackend } from '../../src/tensor/backend.ts';
-import { LinearShapeError, linearTiled, stackedWeight, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
+import { LinearShapeError, linearTiled, stackRows, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 import { firstDifference, randomArray } from '../helpers/random.ts';
 
@@ -275,7 +275,7 @@ describe('a weight given as row blocks', () => {
     for (const blockRows of [[4, 4, 4], [5, 3, 8], [1, 2, 3], [9], [2, 13]]) {
       const outFeatures = blockRows.reduce((a, b) => a + b, 0);
       const blocks = blockRows.map((rows, i) => randomArray(rows * inFeatures, 60 + i, 0.5));
-      const stacked = stackedWeight(blocks);
+      const stacked = stackRows(blocks);
       expect(stacked.length).toBe(outFeatures * inFeatures);
       for (const rows of [1, 2, 5]) {
         const x = randomArray(rows * inFeatures, 70 + rows, 2);

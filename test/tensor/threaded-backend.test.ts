@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plainBackend } from '../../src/tensor/backend.ts';
-import { LinearShapeError, stackedWeight } from '../../src/tensor/linear-packed.ts';
+import { LinearShapeError, stackRows } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 import { ThreadedBackendError, createThreadedBackend, createThreadedSimdBackend, type ThreadedBackend } from '../../src/tensor/threaded-backend.ts';
 import { createSimdBackend, type SimdBackend } from '../../src/tensor/simd/simd-backend.ts';
@@ -101,7 +101,7 @@ describe('threaded backend, 2 threads', () => {
     const xValues = randomArray(rows * inFeatures, 210, 2);
     const bias = randomArray(outFeatures, 211);
     const expected = plainBackend.allocate(rows * outFeatures);
-    plainBackend.linear(expected, xValues, plainBackend.prepare(stackedWeight(blocksValues), outFeatures, inFeatures), bias, rows, 'none');
+    plainBackend.linear(expected, xValues, plainBackend.prepare(stackRows(blocksValues), outFeatures, inFeatures), bias, rows, 'none');
     for (const blocks of [sharedBlocks, blocksValues]) {
       const prepared = backend.prepareRowBlocks(blocks, outFeatures, inFeatures);
       const data = (prepared as unknown as { blocks: { data: Float32Array }[] }).blocks.map((block) => block.data);

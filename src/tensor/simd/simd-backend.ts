@@ -46,7 +46,7 @@
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
 import { addLayerNorm } from '../layer-norm.ts';
-import { stackedWeight } from '../linear-packed.ts';
+import { stackRows } from '../linear-packed.ts';
 import {
   type KernelFunctions,
   type KernelMemoryKind,
@@ -121,16 +121,7 @@ export interface SimdBackend extends LinearBackend {
   /** Packs row blocks block by block (see LinearBackend.prepareRowBlocks). */
   prepareRowBlocks(blocks: readonly Float32Array[], outFeatures: number, inFeatures: number): PreparedLinear;
   /** Add & Norm on the kernel (layer-norm-kernel.ts); see LinearBackend.addLayerNorm. */
-  addLayerNorm(
-    out: Float32Array,
-    x: Float32Array,
-    residual: Float32Array,
-    gamma: Float32Array,
-    beta: Float32Array,
-    rows: number,
-    dim: number,
-    eps: number,
-  ): void;
+  addLayerNorm: typeof addLayerNorm;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -348,7 +339,7 @@ class SimdLinearBackend implements SimdBackend {
         panelFloats += packedWeightLength(rowsOf(block), inFeatures);
       }
     } else {
-      packWeightPanels(packed, stackedWeight(blocks), outFeatures, inFeatures);
+      packWeightPanels(packed, stackRows(blocks), outFeatures, inFeatures);
     }
     return new SimdPreparedLinear(this, outFeatures, inFeatures, weightsAddress, biasAddress);
   }
