@@ -96,6 +96,7 @@ function readHeaderAndFindTable(fd: number, bytes: Uint8Array, path: string): By
   for (const name of TABLE_NAMES) {
     const entry = (header as Record<string, unknown>)[name];
     if (entry === undefined) continue;
+    if (typeof entry !== 'object' || entry === null) return null;
     const { dtype, data_offsets: offsets } = entry as { dtype?: unknown; data_offsets?: unknown };
     if (dtype !== 'F32' || !Array.isArray(offsets) || offsets.length !== 2) return null;
     const [begin, end] = offsets as unknown[];

@@ -60,7 +60,11 @@ export function readRangesInto(fd: number, bytes: Uint8Array, ranges: readonly B
       reads.push(readSlice(fd, bytes, start, Math.min(rangeEnd, start + sliceBytes), path));
     }
   }
-  return Promise.all(reads).then(() => {});
+  // Every read settles before this does, so that the caller may close the file on a failure
+  // without a read still running on the descriptor.
+  return Promise.allSettled(reads).then((results) => {
+    for (const result of results) if (result.status === 'rejected') throw result.reason;
+  });
 }
 
 /** Reads bytes [start, end) of the file into the same range of `bytes`; a read may return less. */

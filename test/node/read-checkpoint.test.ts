@@ -96,14 +96,20 @@ describe('readCheckpoint', () => {
     expect(Buffer.compare(Buffer.from(bytes), readFileSync(path))).toBe(0);
   });
 
-  it('reads whole a table that is not float32, a small table, and a file whose header does not parse', async () => {
+  it('reads whole a table that is not float32, a small table, a header that does not parse, and a table entry that is not an object', async () => {
     const f16 = writeCheckpoint('f16.safetensors', { name: TABLE, dtype: 'F16', shape: [ROWS * 2, WIDTH], data: new Uint8Array(ROWS * 2 * WIDTH * 2).fill(60) });
     const small = writeCheckpoint('small.safetensors', f32Table(100));
     const broken = join(directory, 'broken.safetensors');
     const brokenBytes = Buffer.from(readFileSync(small));
     brokenBytes[9] = 0xff; // invalid UTF-8 in the header
     writeFileSync(broken, Buffer.concat([brokenBytes, Buffer.alloc(2 << 20)]));
-    for (const path of [f16, small, broken]) {
+    // A header that is JSON but not a valid entry for the table: read whole, left to fromParts to report.
+    const nullEntry = join(directory, 'null-entry.safetensors');
+    const header = Buffer.from(JSON.stringify({ [TABLE]: null, a: { dtype: 'U8', shape: [2 << 20], data_offsets: [0, 2 << 20] } }));
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(nullEntry, Buffer.concat([length, header, Buffer.alloc(2 << 20, 7)]));
+    for (const path of [f16, small, broken, nullEntry]) {
       const { bytes, deferred } = await readCheckpoint(path);
       expect(deferred).toBeUndefined();
       expect(Buffer.compare(Buffer.from(bytes), readFileSync(path))).toBe(0);
