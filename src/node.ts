@@ -156,12 +156,8 @@ export async function readModelFolder(dir: string, options: ReadModelFolderOptio
     [t('tokenizer_config.json'), false],
     ['config_sentence_transformers.json', false],
   ];
-  const settled = await Promise.allSettled(smallFiles.map(([name, required]) => readText(dir, name, required)));
   const texts = new Map<string, string | undefined>();
-  settled.forEach((result, i) => {
-    if (result.status === 'rejected') throw result.reason;
-    texts.set(smallFiles[i]![0], result.value);
-  });
+  for (const [name, required] of smallFiles) texts.set(name, await readText(dir, name, required));
   const files = [...(modulesText === undefined ? [] : ['modules.json']), ...smallFiles.map(([name]) => name).filter((name) => texts.get(name) !== undefined)];
   const json = (name: string): unknown => {
     const text = texts.get(name);

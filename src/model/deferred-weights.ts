@@ -35,10 +35,7 @@ export interface DeferredWeightBytes {
   readonly complete: Promise<void>;
 }
 
-/**
- * The encoder's side: which rows of the table a batch needs, and whether they are in yet.
- * `table` is the model's [V, H] view of the deferred bytes.
- */
+/** The encoder's side: which rows of the table a batch needs, and whether they are in yet. */
 export class WordEmbeddingRows {
   private loaded = false;
   private failure: Error | null = null;

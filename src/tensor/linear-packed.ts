@@ -116,9 +116,15 @@ export function wrapLinearWeight(weight: LinearWeightSource, outFeatures: number
   return view;
 }
 
-/** Stacks row-major matrices (or vectors) with the same row width into one new array. */
-export function stackRows(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
+/**
+ * Stacks row-major matrices (or vectors) with the same row width into one array: `into` when
+ * given (at least as long as the parts together), else a new one.
+ */
+export function stackRows(
+  parts: readonly Float32Array[],
+  into: Float32Array = new Float32Array(parts.reduce((n, part) => n + part.length, 0)),
+): Float32Array {
+  const out = into;
   let offset = 0;
   for (const part of parts) {
     out.set(part, offset);

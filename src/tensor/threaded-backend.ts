@@ -130,7 +130,7 @@ class ThreadedLinearBackend implements ThreadedBackend {
     let prepared = given;
     if (!inPlace) {
       const shared = new Float32Array(new SharedArrayBuffer(outFeatures * inFeatures * 4)); // [outFeatures, inFeatures]
-      shared.set(stackRows(blocks)); // the same layout: a plain copy, no repacking
+      stackRows(blocks, shared); // the same layout: a plain copy, no repacking
       prepared = wrapLinearWeight(shared, outFeatures, inFeatures);
     }
     const id = this.nextBufferId++;
