@@ -1,8 +1,10 @@
 /**
  * GFLOPS of the WebAssembly SIMD matmul on the model's six shapes, one thread.
  *
- *   npm run bench:gemm-simd                  the shipped kernel, through `createSimdBackend`
- *   npm run bench:gemm-simd -- --variants    other register-tile shapes, assembled on the fly
+ *   npm run bench:gemm-simd                       the linear layers' kernel as shipped, through `createSimdBackend`
+ *   npm run bench:gemm-simd -- --variants         the panel kernel's register-tile shapes, assembled on the fly
+ *   npm run bench:gemm-simd -- --rows-variants    the row-major kernel's tile shapes (matmul-rows-kernel.ts)
+ *                                                 beside the panel kernel, and in row blocks
  *
  * Shapes (rows × inFeatures × outFeatures) are those of all-MiniLM-L6-v2's linear layers for a
  * 512-token batch and for a 16-token one: attention projections [·, 384] × [384, 384], FFN up
@@ -19,8 +21,10 @@
 
 import { linear } from '../src/tensor/linear.ts';
 import { createSimdBackend } from '../src/tensor/simd/simd-backend.ts';
-import { buildMatmulKernel, chosenKernelShape, type MatmulKernelShape } from '../src/tensor/simd/matmul-kernel.ts';
-import type { MatmulFunction } from '../src/tensor/simd/kernel-interface.ts';
+import { buildMatmulKernel, type MatmulKernelShape } from '../src/tensor/simd/matmul-kernel.ts';
+import { buildMatmulRows, chosenRowsKernelShape, type RowsKernelShape } from '../src/tensor/simd/matmul-rows-kernel.ts';
+import { MATMUL_ROW_BLOCK, type MatmulFunction, type MatmulRowsFunction } from '../src/tensor/simd/kernel-interface.ts';
+import { encodeModule } from '../src/tensor/simd/wasm-assembler.ts';
 import { packWeightPanels, packedWeightLength, panelCount, featuresPerPanel } from '../src/tensor/simd/packed-weights.ts';
 
 const shapes = [
@@ -72,8 +76,8 @@ function randomFill(target: Float32Array): Float32Array {
 }
 
 async function benchShippedKernel(): Promise<void> {
-  const { tileRows, kUnroll } = chosenKernelShape;
-  console.log(`SIMD kernel as shipped: ${tileRows} rows × 8 features per tile, k unrolled ${kUnroll}×`);
+  const { tileRows, tileFeatures } = chosenRowsKernelShape;
+  console.log(`SIMD linear kernel as shipped: matmulRows, ${tileRows} rows × ${tileFeatures} features per tile, in blocks of ${MATMUL_ROW_BLOCK} rows`);
   console.log('shape (R×K×N)     SIMD wall  SIMD cpu  plain cpu   (GFLOPS, medians)   +GELU epilogue (ms, cpu)');
   const results: number[] = [];
   for (const [rows, inFeatures, outFeatures] of shapes) {
@@ -168,5 +172,80 @@ function benchVariants(): void {
   }
 }
 
+/** Row-major kernel tile shapes (rows × features) to compare. */
+const rowsVariantShapes: RowsKernelShape[] = [
+  { tileRows: 4, tileFeatures: 2 },
+  { tileRows: 2, tileFeatures: 4 },
+  { tileRows: 3, tileFeatures: 2 },
+  { tileRows: 2, tileFeatures: 3 },
+  { tileRows: 4, tileFeatures: 1 },
+  { tileRows: 3, tileFeatures: 3 },
+  { tileRows: 2, tileFeatures: 6 },
+];
+
+/**
+ * The row-major kernel's tile shapes on [N, K] weights, the shipped panel kernel on the same
+ * weights packed, and the shipped shape in blocks of MATMUL_ROW_BLOCK rows (as `matmulRowBlocks`
+ * calls it); also on 2048 rows, a batch of 16 passages, where the blocks matter.
+ */
+function benchRowsVariants(): void {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
+  const memoryImport = { module: 'env', name: 'memory', minimumPages: 1, shared: false } as const;
+  const instantiate = (bytes: Uint8Array<ArrayBuffer>, name: string) =>
+    new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports[name];
+  const rowsKernels = rowsVariantShapes.map(
+    (shape) => instantiate(encodeModule({ memory: memoryImport, functions: [buildMatmulRows(shape, 'matmulRows')] }), 'matmulRows') as MatmulRowsFunction,
+  );
+  const panelKernel = instantiate(buildMatmulKernel('unshared'), 'matmul') as MatmulFunction;
+  const shippedIndex = rowsVariantShapes.findIndex((s) => s.tileRows === chosenRowsKernelShape.tileRows && s.tileFeatures === chosenRowsKernelShape.tileFeatures);
+  const labels = ['panel 4×8', ...rowsVariantShapes.map((s) => `${s.tileRows}×${s.tileFeatures}`), `blocks/${MATMUL_ROW_BLOCK}`];
+  console.log('GFLOPS (median of CPU time): the panel kernel, the row-major kernel per tile shape (rows × features), the shipped one in row blocks');
+  console.log('shape (R×K×N)    ' + labels.map((l) => l.padStart(10)).join(''));
+  for (const [rows, inFeatures, outFeatures] of [...shapes, [2048, 384, 384], [2048, 384, 1536], [2048, 1536, 384]] as const) {
+    const packedLength = packedWeightLength(outFeatures, inFeatures);
+    const biasLength = panelCount(outFeatures) * featuresPerPanel;
+    const totalBytes = 16 + 4 * (outFeatures * inFeatures + packedLength + biasLength + rows * (inFeatures + outFeatures)) + 80;
+    if (memory.buffer.byteLength < totalBytes) memory.grow(Math.ceil((totalBytes - memory.buffer.byteLength) / 65536));
+    let next = 16;
+    const take = (length: number) => {
+      const view = new Float32Array(memory.buffer, next, length);
+      next += Math.ceil(length / 4) * 16;
+      return view;
+    };
+    const weight = randomFill(take(outFeatures * inFeatures)); // [N, K]
+    const packed = take(packedLength); //                         [P, K, 8]
+    packWeightPanels(packed, weight, outFeatures, inFeatures);
+    const bias = take(biasLength); //                             [P · 8]
+    const x = randomFill(take(rows * inFeatures)); //             [R, K]
+    const out = take(rows * outFeatures); //                      [R, N]
+    const [o, xa, w, b] = [out.byteOffset, x.byteOffset, weight.byteOffset, bias.byteOffset];
+    const runs: (() => void)[] = [
+      () => panelKernel(o, xa, packed.byteOffset, b, rows, inFeatures, outFeatures),
+      ...rowsKernels.map((matmulRows) => () => matmulRows(o, xa, w, b, rows, inFeatures, outFeatures, outFeatures)),
+      () => {
+        const matmulRows = rowsKernels[shippedIndex]!;
+        for (let r = 0; r < rows; r += MATMUL_ROW_BLOCK) {
+          const count = Math.min(MATMUL_ROW_BLOCK, rows - r);
+          matmulRows(o + r * outFeatures * 4, xa + r * inFeatures * 4, w, b, count, inFeatures, outFeatures, outFeatures);
+        }
+      },
+    ];
+    const flops = 2 * rows * inFeatures * outFeatures;
+    const samples = runs.map(() => [] as number[]);
+    const rounds = rows > 64 ? 11 : repetitionsFor(rows);
+    for (let round = 0; round < rounds + warmupCalls; round++) {
+      runs.forEach((run, i) => {
+        const start = process.cpuUsage();
+        run();
+        const used = process.cpuUsage(start);
+        if (round >= warmupCalls) samples[i]!.push((used.user + used.system) / 1000);
+      });
+    }
+    const gflops = samples.map((s) => flops / (Math.max(median(s), 0.001) * 1e6));
+    console.log(`${rows}×${inFeatures}×${outFeatures}`.padEnd(17) + gflops.map((g) => g.toFixed(1).padStart(10)).join(''));
+  }
+}
+
 if (process.argv.includes('--variants')) benchVariants();
+else if (process.argv.includes('--rows-variants')) benchRowsVariants();
 else await benchShippedKernel();

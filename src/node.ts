@@ -31,6 +31,7 @@ import type { BertConfig } from './model/config.ts';
 import { fileSize, inModule } from './node/hub/model-files.ts';
 import { resolveModel, type HubOptions, type ResolvedModel } from './node/hub/resolve-model.ts';
 import { spawnNodeLinearWorker } from './node/worker-spawn.ts';
+import { simdWeightMemory } from './node/simd-weights.ts';
 
 export * from './index.ts';
 export { resolveModel, locateModel, planHubModel, downloadModelFiles, DOWNLOAD_RECORD } from './node/hub/resolve-model.ts';
@@ -88,8 +89,11 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
   }
   const resolved = await resolveModel(dirOrModelId, options);
   const encoderParts = encoderOptions(options);
+  // On the SIMD backend, the checkpoint is read straight into its WebAssembly memory, and the
+  // backend starts as soon as that memory exists (node/simd-weights.ts).
+  const simdWeights = await simdWeightMemory(encoderParts);
   // Start the backend (workers, WebAssembly compilation) now: it gets ready while the folder is read.
-  const backend = resolveBackend(encoderParts);
+  const backend = simdWeights?.backend ?? resolveBackend(encoderParts);
   if (backend instanceof Promise) backend.catch(() => {}); // reported by the encoder, not as unhandled
   let parts: ModelFolderParts;
   let builtTokenizer: SentenceEncoderParts['builtTokenizer'];
@@ -100,6 +104,7 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
       deferWordEmbeddings: true,
       // The threaded JS backend uses weights in shared memory in place (no second copy).
       sharedWeights: (encoderParts.backend ?? 'js') === 'js' && (encoderParts.threads ?? 1) > 1,
+      ...(simdWeights === null ? {} : { allocateWeights: simdWeights.allocate }),
       // The tokenizer needs no weights: it is built while they are read.
       whileWeightsAreRead: (smallFiles) => {
         builtTokenizer = SentenceTokenizer.fromParts({ ...encoderParts, ...smallFiles });
@@ -133,6 +138,11 @@ export interface ReadModelFolderOptions {
   deferWordEmbeddings?: boolean;
   /** Read the checkpoint into a SharedArrayBuffer (worker threads can read it as it is). Default false. */
   sharedWeights?: boolean;
+  /**
+   * Where to read the checkpoint (see ReadBufferOptions.allocate), e.g. a region of the
+   * SIMD backend's WebAssembly memory (node/simd-weights.ts). Default: a new buffer.
+   */
+  allocateWeights?: (size: number, alignedByte: number) => Uint8Array;
   /**
    * Called with every part but the weights as soon as those are read, before waiting for the
    * checkpoint: work that needs no weights overlaps its read. An error thrown here rejects.
@@ -197,7 +207,10 @@ async function readWeights(
   options: ReadModelFolderOptions,
 ): Promise<{ bytes: Uint8Array; deferred?: DeferredWeightBytes }> {
   const path = join(dir, name);
-  const memory = { shared: options.sharedWeights ?? false };
+  const memory = {
+    shared: options.sharedWeights ?? false,
+    ...(options.allocateWeights === undefined ? {} : { allocate: options.allocateWeights }),
+  };
   try {
     // Held once: the model's tensors are views of these bytes.
     return options.deferWordEmbeddings ? await readCheckpoint(path, memory) : { bytes: await readLargeFile(path, memory) };
@@ -218,12 +231,13 @@ const HUB_OPTION_KEYS: readonly (keyof HubOptions)[] = [
 
 /**
  * The fromParts options among LoadOptions (the Hub options dropped), with Node's defaults for
- * threads: every available core, workers started with worker_threads.
+ * threads: every available core, workers started with worker_threads, and an encoder ready
+ * before its workers are (they join when started: see LinearWorkerPool.start).
  */
 function encoderOptions(options: LoadOptions): Partial<SentenceEncoderParts> {
   const rest: Record<string, unknown> = { ...options };
   for (const key of HUB_OPTION_KEYS) delete rest[key];
-  return { threads: availableParallelism(), spawnWorker: spawnNodeLinearWorker, ...rest } as Partial<SentenceEncoderParts>;
+  return { threads: availableParallelism(), spawnWorker: spawnNodeLinearWorker, waitForWorkers: false, ...rest } as Partial<SentenceEncoderParts>;
 }
 
 /**

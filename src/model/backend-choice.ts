@@ -35,6 +35,12 @@ export interface BackendOptions {
   threads?: number;
   /** How to start a worker thread (Node: the adapter's `spawnNodeLinearWorker`). Default: Web Workers. */
   spawnWorker?: SpawnLinearWorker;
+  /**
+   * With `threads` > 1: true (the default here) makes the backend ready only once its workers are;
+   * false lets it compute on the calling thread alone until they join (the Node adapter's default:
+   * a worker takes longer to start than a first short embedding takes on one thread).
+   */
+  waitForWorkers?: boolean;
 }
 
 export function resolveBackend(options: BackendOptions): LinearBackend | Promise<LinearBackend> {
@@ -48,7 +54,7 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
     case 'plain':
       return plainBackend;
     case 'js':
-      return threads === 1 ? packedBackend : threadedBackend(threads, options.spawnWorker);
+      return threads === 1 ? packedBackend : threadedBackend(threads, options);
     case 'simd':
       return simdBackend(threads, options, false);
     case 'auto':
@@ -58,9 +64,17 @@ export function resolveBackend(options: BackendOptions): LinearBackend | Promise
   }
 }
 
-async function threadedBackend(threads: number, spawnWorker: SpawnLinearWorker | undefined): Promise<LinearBackend> {
+async function threadedBackend(threads: number, options: BackendOptions): Promise<LinearBackend> {
   const { createThreadedBackend } = await import('../tensor/threaded-backend.ts');
-  return createThreadedBackend(spawnWorker === undefined ? { threads } : { threads, spawnWorker });
+  return createThreadedBackend({ threads, ...workerOptions(options) });
+}
+
+/** The worker options given (undefined ones left out, as exactOptionalPropertyTypes wants). */
+export function workerOptions({ spawnWorker, waitForWorkers }: BackendOptions): Pick<BackendOptions, 'spawnWorker' | 'waitForWorkers'> {
+  return {
+    ...(spawnWorker === undefined ? {} : { spawnWorker }),
+    ...(waitForWorkers === undefined ? {} : { waitForWorkers }),
+  };
 }
 
 async function simdBackend(threads: number, options: BackendOptions, fallBackToJs: boolean): Promise<LinearBackend> {
@@ -68,8 +82,7 @@ async function simdBackend(threads: number, options: BackendOptions, fallBackToJ
   if (simd.simdSupported()) {
     if (threads === 1) return simd.createSimdBackend();
     const { createThreadedSimdBackend } = await import('../tensor/threaded-backend.ts');
-    const { spawnWorker } = options;
-    return createThreadedSimdBackend(spawnWorker === undefined ? { threads } : { threads, spawnWorker });
+    return createThreadedSimdBackend({ threads, ...workerOptions(options) });
   }
   if (fallBackToJs) return resolveBackend({ ...options, backend: 'js' });
   throw new ConfigError(

@@ -52,7 +52,8 @@ export function readCheckpoint(path: string, options: ReadBufferOptions = {}): P
   const owner = fd;
   const closeFile = (): void => closeSync(owner);
   try {
-    const bytes = allocateFileBuffer(fstatSync(fd).size, options);
+    const size = fstatSync(fd).size;
+    const bytes = allocateFileBuffer(size, options, tensorDataStart(fd, size));
     const table = readHeaderAndFindTable(fd, bytes, path);
     if (table === null) {
       return readRangesInto(fd, bytes, [[0, bytes.length]], path).then(() => ({ bytes })).finally(closeFile);
@@ -107,6 +108,15 @@ function readHeaderAndFindTable(fd: number, bytes: Uint8Array, path: string): By
     return usable ? [start, stop] : null;
   }
   return null;
+}
+
+/** The file's first tensor byte (8 + the header length), or 0 when the length prefix makes no sense. */
+function tensorDataStart(fd: number, size: number): number {
+  if (size < 8) return 0;
+  const prefix = new Uint8Array(8);
+  if (readSync(fd, prefix, 0, 8, 0) !== 8) return 0;
+  const headerEnd = headerEndOf(prefix);
+  return headerEnd <= size ? headerEnd : 0;
 }
 
 function readExactlySync(fd: number, bytes: Uint8Array, start: number, end: number, path: string): void {

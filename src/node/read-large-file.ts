@@ -27,6 +27,13 @@ const MIN_SLICED_BYTES = 1 << 20;
 export interface ReadBufferOptions {
   /** Read into a SharedArrayBuffer. Default false (an ArrayBuffer). */
   shared?: boolean;
+  /**
+   * Where to read the file: a function returning `size` zeroed bytes (e.g. a region of a
+   * WebAssembly memory, see simd-weights.ts). `alignedByte`: a byte of the file that should land
+   * on a 16-byte boundary (a checkpoint's first tensor byte, so that f32x4 loads of its tensors
+   * do not straddle cache lines), or 0. Default: a new buffer, as `shared` says.
+   */
+  allocate?: (size: number, alignedByte: number) => Uint8Array;
 }
 
 export async function readLargeFile(path: string, options: ReadBufferOptions = {}): Promise<Uint8Array> {
@@ -41,7 +48,12 @@ export async function readLargeFile(path: string, options: ReadBufferOptions = {
 }
 
 /** A zero-filled buffer for `size` bytes of a file (the pages are only touched when read into). */
-export function allocateFileBuffer(size: number, options: ReadBufferOptions): Uint8Array {
+export function allocateFileBuffer(size: number, options: ReadBufferOptions, alignedByte = 0): Uint8Array {
+  if (options.allocate !== undefined) {
+    const bytes = options.allocate(size, alignedByte);
+    if (bytes.length !== size) throw new RangeError(`allocate(${size}) returned ${bytes.length} bytes`);
+    return bytes;
+  }
   return new Uint8Array(options.shared === true ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
 }
 

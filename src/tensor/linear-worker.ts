@@ -48,7 +48,7 @@ import type { LinearActivation } from './backend.ts';
 import { attentionHeadFast } from './attention-fast.ts';
 import { computeAttentionItems, createAttentionScratch, type AttentionScratch } from './attention.ts';
 import { linearTiled, wrapLinearWeight, type LinearWeightView } from './linear-packed.ts';
-import { kernelFunctions, memoryImportModule, memoryImportName, type KernelFunctions } from './simd/kernel-interface.ts';
+import { kernelFunctions, matmulRowBlocks, memoryImportModule, memoryImportName, type KernelFunctions } from './simd/kernel-interface.ts';
 import { layoutSimdAttentionScratch, simdAttentionFits, simdAttentionHead, type SimdAttentionScratch } from './simd/simd-attention.ts';
 
 // ── Control block layout ───────────────────────────────────────────────────────────────────
@@ -72,7 +72,7 @@ export const WORKER_ROWS = 15; // rows (and attention items) computed by workers
 // int32, read back with >>> 0 since a wasm32 address may pass 2^31), and the matrix sizes.
 export const SIMD_OUT_ADDRESS = 16;
 export const SIMD_X_ADDRESS = 17;
-export const SIMD_WEIGHTS_ADDRESS = 18;
+export const SIMD_WEIGHT_BLOCKS = 18;
 export const SIMD_BIAS_ADDRESS = 19;
 export const SIMD_IN_FEATURES = 20;
 export const SIMD_OUT_FEATURES = 21;
@@ -293,7 +293,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
   function workSimd(control: Int32Array, generation: number): void {
     const outAddress = Atomics.load(control, SIMD_OUT_ADDRESS) >>> 0;
     const xAddress = Atomics.load(control, SIMD_X_ADDRESS) >>> 0;
-    const weightsAddress = Atomics.load(control, SIMD_WEIGHTS_ADDRESS) >>> 0;
+    const blockTable = Atomics.load(control, SIMD_WEIGHT_BLOCKS) >>> 0; // see matmulRowBlocks
     const biasAddress = Atomics.load(control, SIMD_BIAS_ADDRESS) >>> 0;
     const inFeatures = Atomics.load(control, SIMD_IN_FEATURES);
     const outFeatures = Atomics.load(control, SIMD_OUT_FEATURES);
@@ -302,7 +302,8 @@ export function runLinearWorker(port: LinearWorkerPort): void {
       if (simd === null) throw new Error('SIMD job before the SIMD kernel was sent to this worker');
       const length = rowEnd - rowStart;
       const chunkOut = outAddress + rowStart * outFeatures * 4; // rows [rowStart, rowEnd)
-      simd.matmul(chunkOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, length, inFeatures, outFeatures);
+      const heap = new Uint32Array(simd.memory.buffer);
+      matmulRowBlocks(simd.matmulRows, heap, blockTable, chunkOut, xAddress + rowStart * inFeatures * 4, biasAddress, length, inFeatures, outFeatures);
       if (gelu) simd.gelu(chunkOut, length * outFeatures);
     });
   }

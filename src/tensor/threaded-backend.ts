@@ -55,6 +55,11 @@ export interface ThreadedBackendOptions {
    * Worker: pass `spawnNodeLinearWorker` from the Node adapter.
    */
   spawnWorker?: SpawnLinearWorker;
+  /**
+   * Default true: resolve once every worker is ready. False: resolve as soon as they are spawned,
+   * computing on the calling thread alone until they join (see LinearWorkerPool.start).
+   */
+  waitForWorkers?: boolean;
 }
 
 export interface ThreadedBackend extends LinearBackend {
@@ -72,7 +77,8 @@ const ROW_TILE = 2;
 
 /** Starts the workers and resolves once all of them are ready. */
 export async function createThreadedBackend(options: ThreadedBackendOptions): Promise<ThreadedBackend> {
-  const pool = await LinearWorkerPool.start(options.threads, options.spawnWorker);
+  const { threads, spawnWorker, waitForWorkers } = options;
+  const pool = await LinearWorkerPool.start(threads, spawnWorker, waitForWorkers === undefined ? {} : { waitForWorkers });
   return new ThreadedLinearBackend(pool);
 }
 
@@ -84,9 +90,9 @@ export async function createThreadedBackend(options: ThreadedBackendOptions): Pr
 export async function createThreadedSimdBackend(
   options: ThreadedBackendOptions & Omit<SimdBackendOptions, 'pool' | 'sharedMemory'>,
 ): Promise<SimdBackend> {
-  const { threads, spawnWorker, ...memoryOptions } = options;
+  const { threads, spawnWorker, waitForWorkers, ...memoryOptions } = options;
   const { createSimdBackend } = await import('./simd/simd-backend.ts');
-  const pool = await LinearWorkerPool.start(threads, spawnWorker);
+  const pool = await LinearWorkerPool.start(threads, spawnWorker, waitForWorkers === undefined ? {} : { waitForWorkers });
   try {
     return await createSimdBackend({ ...memoryOptions, sharedMemory: true, pool });
   } catch (error) {

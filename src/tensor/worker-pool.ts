@@ -86,6 +86,11 @@ export class LinearWorkerPool {
   /** The shared control block (layout in linear-worker.ts). */
   readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4));
   private workers: LinearWorkerHandle[] = [];
+  /**
+   * False until every worker has said it is ready: until then every job runs on the calling
+   * thread alone (see `start`'s waitForWorkers). Messages posted meanwhile wait in the workers' queues.
+   */
+  private workersJoined = false;
   /** True when workers have messages they have not read yet (they sleep outside their event loop). */
   private unsynced = false;
   private generation = 0;
@@ -94,14 +99,26 @@ export class LinearWorkerPool {
   private failure: string | null = null; // why the pool can no longer be used
   private lastWorkerError: string | null = null;
   private disposed = false;
+  /** While the workers start: ends that wait (see spawnWorkers). */
+  private endStartWait: (() => void) | null = null;
 
   private constructor(readonly threads: number) {}
 
   /**
-   * Starts `threads − 1` workers and resolves once all of them are ready; with threads = 1 the
-   * pool has no workers and every job runs on the calling thread.
+   * Starts `threads − 1` workers; with threads = 1 the pool has no workers and every job runs on
+   * the calling thread.
+   *
+   * `waitForWorkers` (default true): resolve once every worker is ready, so that the first job
+   * already shares its rows; a worker that cannot start rejects here. With false the pool is
+   * returned as soon as the workers are spawned: jobs run on the calling thread alone until all
+   * of them are ready (a worker takes 50-180 ms to start, longer than a short embedding on one
+   * thread), then the workers join; a worker that cannot start makes the next job throw.
    */
-  static async start(threads: number, spawnWorker: SpawnLinearWorker | undefined): Promise<LinearWorkerPool> {
+  static async start(
+    threads: number,
+    spawnWorker: SpawnLinearWorker | undefined,
+    { waitForWorkers = true }: { waitForWorkers?: boolean } = {},
+  ): Promise<LinearWorkerPool> {
     if (!Number.isSafeInteger(threads) || threads < 1 || threads > 256) {
       throw new ThreadedBackendError(`threads must be an integer from 1 to 256, got ${threads}`);
     }
@@ -117,13 +134,23 @@ export class LinearWorkerPool {
       );
     }
     const pool = new LinearWorkerPool(threads);
-    try {
-      if (threads > 1) await pool.spawnWorkers(spawnWorker ?? defaultSpawner());
-    } catch (error) {
-      pool.dispose();
-      throw error instanceof ThreadedBackendError
+    if (threads === 1) return pool;
+    const startFailure = (error: unknown): ThreadedBackendError =>
+      error instanceof ThreadedBackendError
         ? error
         : new ThreadedBackendError(`could not start linear workers: ${describe(error)}`, { cause: error });
+    const workersReady = pool.spawnWorkers(spawnWorker ?? defaultSpawner());
+    if (!waitForWorkers) {
+      workersReady.catch((error: unknown) => {
+        pool.failure ??= startFailure(error).message;
+      });
+      return pool;
+    }
+    try {
+      await workersReady;
+    } catch (error) {
+      pool.dispose();
+      throw startFailure(error);
     }
     return pool;
   }
@@ -155,7 +182,7 @@ export class LinearWorkerPool {
    * stay multiples of the kernel's row tile, so each row is computed the same way wherever it falls.
    */
   chunkRows(rows: number, multiplyAdds: number, minMultiplyAdds: number, rowTile: number): number {
-    if (this.workers.length === 0 || rows <= rowTile || multiplyAdds < minMultiplyAdds) return rows;
+    if (!this.workersJoined || rows <= rowTile || multiplyAdds < minMultiplyAdds) return rows;
     const perChunk = Math.max(Math.ceil(rows / (this.threads * CHUNKS_PER_THREAD)), Math.ceil(rows / MAX_CHUNKS));
     return Math.ceil(perChunk / rowTile) * rowTile;
   }
@@ -165,7 +192,7 @@ export class LinearWorkerPool {
     this.checkUsable();
     const { rows, chunkRows } = job;
     if (rows === 0) return;
-    if (chunkRows >= rows || this.workers.length === 0) {
+    if (chunkRows >= rows || !this.workersJoined) {
       job.computeRows(0, rows);
       return;
     }
@@ -225,7 +252,7 @@ export class LinearWorkerPool {
     const items = sequences * shape.numHeads;
     const computeItems = (first: number, end: number): void =>
       computeAttentionItems(sequenceStarts, shape.numHeads, first, end, computeHead);
-    if (this.workers.length === 0 || items < 2 || multiplyAdds < views.minMultiplyAdds) {
+    if (!this.workersJoined || items < 2 || multiplyAdds < views.minMultiplyAdds) {
       computeItems(0, items);
       return;
     }
@@ -264,6 +291,7 @@ export class LinearWorkerPool {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.endStartWait?.();
     if (this.workers.length > 0) {
       Atomics.store(this.control, COMMAND, Command.Exit);
       Atomics.store(this.control, GENERATION, this.nextGeneration());
@@ -311,12 +339,18 @@ export class LinearWorkerPool {
         WORKER_START_TIMEOUT_MS,
       );
     });
+    // Disposing the pool ends the wait too (and its timer, which would keep a process alive).
+    const disposed = new Promise<void>((resolve) => (this.endStartWait = resolve));
     try {
-      await Promise.race([Promise.all(ready), timeout]);
+      await Promise.race([Promise.all(ready), timeout, disposed]);
     } finally {
       clearTimeout(timer);
+      this.endStartWait = null;
     }
     for (const worker of this.workers) worker.unref();
+    if (this.disposed) return;
+    this.workersJoined = true;
+    this.unsynced = true; // the first shared job lets them read whatever was posted while they started
   }
 
   /** Lets every worker read its pending messages (they sleep in Atomics.wait, not in their event loop). */

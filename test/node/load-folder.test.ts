@@ -12,6 +12,7 @@ import { loadSentenceEncoder, readModelFolder, SentenceEncoder } from '../../src
 import { writeSyntheticModelFolder } from '../../src/node/synthetic-folder.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 import type { LinearBackend } from '../../src/tensor/backend.ts';
+import type { SimdBackend } from '../../src/tensor/simd/simd-backend.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'minilm-load-'));
 let tiny: string;
@@ -80,3 +81,34 @@ describe('loadSentenceEncoder', () => {
     }
   });
 });
+
+describe('loadSentenceEncoder on the SIMD backend', () => {
+  it('reads the checkpoint into the backend memory and computes on the weights where they lie (1 and 2 threads)', async () => {
+    const texts = ['A man is eating food.', 'Someone is playing a guitar on the street at night.', 'naïve café'];
+    const reference = await loadSentenceEncoder(tiny, { threads: 1 });
+    const want = await reference.embed(texts);
+    reference.dispose();
+    for (const threads of [1, 2]) {
+      const encoder = await loadSentenceEncoder(tiny, { backend: 'simd', threads });
+      const got = await encoder.embed(texts);
+      got.forEach((vector, i) => {
+        const difference = Math.max(...vector.map((value, j) => Math.abs(value - want[i]![j]!)));
+        expect(difference, `threads ${threads}, text ${i}`).toBeLessThanOrEqual(1e-6);
+      });
+      expect((await simdBackendOf(encoder)).copiedWeightBytes, `threads ${threads}: weights copied`).toBe(0);
+      encoder.dispose();
+    }
+    // The same weights handed to fromParts in a plain ArrayBuffer are copied in: the check above can fail.
+    const parts = await readModelFolder(tiny);
+    const fromParts = SentenceEncoder.fromParts({ ...parts, weights: parts.weights!, backend: 'simd', threads: 1 });
+    await fromParts.ready();
+    expect((await simdBackendOf(fromParts)).copiedWeightBytes).toBeGreaterThan(0);
+    fromParts.dispose();
+  });
+});
+
+/** The encoder's backend (through a private field: this test looks at how the weights were placed). */
+async function simdBackendOf(encoder: SentenceEncoder): Promise<SimdBackend> {
+  const model = (encoder as unknown as { model: Promise<{ backend: SimdBackend }> | { backend: SimdBackend } }).model;
+  return (await model).backend;
+}

@@ -96,6 +96,27 @@ describe('readCheckpoint', () => {
     expect(Buffer.compare(Buffer.from(bytes), readFileSync(path))).toBe(0);
   });
 
+  it('reads into the bytes `allocate` gives, told which file byte to align (the first tensor byte)', async () => {
+    const path = writeCheckpoint('allocated.safetensors', f32Table());
+    const file = readFileSync(path);
+    const firstTensorByte = 8 + Number(file.readBigUInt64LE(0));
+    const region = new Uint8Array(file.length + 64);
+    const asked: [number, number][] = [];
+    const { bytes, deferred } = await readCheckpoint(path, {
+      allocate(size, alignedByte) {
+        asked.push([size, alignedByte]);
+        const at = 16 + ((16 - (alignedByte % 16)) % 16);
+        return region.subarray(at, at + size);
+      },
+    });
+    expect(asked).toEqual([[file.length, firstTensorByte]]);
+    expect(bytes.buffer).toBe(region.buffer);
+    expect((bytes.byteOffset + firstTensorByte) % 16).toBe(0);
+    await deferred!.complete;
+    expect(Buffer.compare(Buffer.from(bytes), file)).toBe(0);
+    await expect(readCheckpoint(path, { allocate: (size) => new Uint8Array(size - 1) })).rejects.toThrow(/returned \d+ bytes/);
+  });
+
   it('reads whole a table that is not float32, a small table, a header that does not parse, and a table entry that is not an object', async () => {
     const f16 = writeCheckpoint('f16.safetensors', { name: TABLE, dtype: 'F16', shape: [ROWS * 2, WIDTH], data: new Uint8Array(ROWS * 2 * WIDTH * 2).fill(60) });
     const small = writeCheckpoint('small.safetensors', f32Table(100));

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { plainBackend } from '../../src/tensor/backend.ts';
 import { linear } from '../../src/tensor/linear.ts';
 import { gelu } from '../../src/tensor/gelu.ts';
-import type { MatmulFunction } from '../../src/tensor/simd/kernel-interface.ts';
+import type { MatmulFunction, MatmulRowsFunction } from '../../src/tensor/simd/kernel-interface.ts';
+import { buildMatmulRows } from '../../src/tensor/simd/matmul-rows-kernel.ts';
 import {
   buildMatmulKernel,
   generatedKernelPath,
@@ -562,5 +563,142 @@ describe('SIMD backend: a weight given as row blocks', () => {
     }
     expect(() => backend.prepareRowBlocks([new Float32Array(24), new Float32Array(20)], 2, 22)).toThrow(/in blocks of whole rows/);
     backend.dispose();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The linear layers' kernel over row-major weights (matmul-rows-kernel.ts)
+// ---------------------------------------------------------------------------------------------
+
+describe('matmulRows kernel generator', () => {
+  it('builds correct kernels for every tile shape up to 4 × 6, writing only its columns of a wider output', () => {
+    const memory = new WebAssembly.Memory({ initial: 4 });
+    const random = randomSource(17);
+    const memoryKind = { module: 'env', name: 'memory', minimumPages: 1, shared: false } as const;
+    for (let tileRows = 1; tileRows <= 4; tileRows++) {
+      for (let tileFeatures = 1; tileFeatures <= 6; tileFeatures++) {
+        const bytes = encodeModule({ memory: memoryKind, functions: [buildMatmulRows({ tileRows, tileFeatures }, 'matmulRows')] });
+        const matmulRows = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports
+          .matmulRows as MatmulRowsFunction;
+        for (const [rows, inFeatures, outFeatures, extraColumns] of [[13, 11, 21, 0], [6, 4, 8, 3], [1, 1, 1, 0], [7, 33, 3, 5], [15, 9, 7, 1]] as const) {
+          let next = 16;
+          const take = (length: number) => {
+            const view = new Float32Array(memory.buffer, next, length);
+            next += Math.ceil(length / 4) * 16;
+            return view;
+          };
+          const outStride = outFeatures + extraColumns;
+          const weight = fillUniform(take(outFeatures * inFeatures), random); // [N, K]
+          const bias = fillUniform(take(outFeatures), random); //               [N]
+          const x = fillUniform(take(rows * inFeatures), random); //            [R, K]
+          const out = take(rows * outStride).fill(Number.NaN); //                [R, outStride]
+          matmulRows(out.byteOffset, x.byteOffset, weight.byteOffset, bias.byteOffset, rows, inFeatures, outFeatures, outStride);
+          const written = new Float32Array(rows * outFeatures);
+          for (let r = 0; r < rows; r++) {
+            written.set(out.subarray(r * outStride, r * outStride + outFeatures), r * outFeatures);
+            for (let n = outFeatures; n < outStride; n++) expect(out[r * outStride + n], 'a column past outFeatures').toBeNaN();
+          }
+          compareWithReference(written, x, weight, bias, rows, inFeatures, outFeatures);
+        }
+      }
+    }
+  });
+
+  it('rejects shapes it cannot build', () => {
+    expect(() => buildMatmulRows({ tileRows: 5, tileFeatures: 2 }, 'm')).toThrow(RangeError);
+    expect(() => buildMatmulRows({ tileRows: 4, tileFeatures: 0 }, 'm')).toThrow(RangeError);
+  });
+});
+
+describe('SIMD backend: weights that already lie in its memory', () => {
+  it('uses them where they are (no copy), and copies any other weight in', async () => {
+    const backend = await createSimdBackend();
+    const [outFeatures, inFeatures, rows] = [40, 36, 9];
+    const workspace = backend.allocate(outFeatures * inFeatures + outFeatures + rows * (inFeatures + outFeatures));
+    const weight = workspace.subarray(0, outFeatures * inFeatures); //     [N, K] in the memory
+    weight.set(randomArray(outFeatures * inFeatures, 401));
+    const bias = workspace.subarray(weight.length, weight.length + outFeatures); // [N] in the memory
+    bias.set(randomArray(outFeatures, 402));
+    const x = workspace.subarray(weight.length + outFeatures, weight.length + outFeatures + rows * inFeatures);
+    x.set(randomArray(rows * inFeatures, 403));
+    const out = workspace.subarray(weight.length + outFeatures + rows * inFeatures);
+
+    const before = backend.usedBytes;
+    const inPlace = backend.prepare(weight, outFeatures, inFeatures);
+    const inPlaceBytes = backend.usedBytes - before;
+    expect(inPlaceBytes, 'a block table and a bias slot only').toBeLessThan(outFeatures * 4 + 64);
+    const copied = backend.prepare(weight.slice(), outFeatures, inFeatures); // an ArrayBuffer of its own
+    expect(backend.usedBytes - before - inPlaceBytes).toBeGreaterThanOrEqual(outFeatures * inFeatures * 4);
+
+    backend.linear(out, x, inPlace, bias, rows);
+    compareWithReference(out, x, weight, bias, rows, inFeatures, outFeatures);
+    const inPlaceResult = [...out];
+    backend.linear(out, x, copied, bias.slice(), rows); // the copy, and a bias outside the memory
+    expect([...out]).toEqual(inPlaceResult);
+
+    // In place means in place: a later change to the weight is what the next call reads.
+    weight[0] = weight[0]! + 1; // W[0, 0]: adds x[r, 0] to out[r, 0]
+    backend.linear(out, x, inPlace, bias, rows);
+    expect(out[0]).toBeCloseTo(inPlaceResult[0]! + x[0]!, 4);
+    backend.dispose();
+  });
+
+  it('reads row blocks (a fused Q, K, V) where each lies, with the results of the stacked weight', async () => {
+    const backend = await createSimdBackend();
+    const inFeatures = 20;
+    const blockRows = [12, 7, 12];
+    const outFeatures = blockRows.reduce((a, b) => a + b, 0);
+    const rows = 11;
+    // Three blocks in one allocation with gaps between them, as a checkpoint's tensors lie.
+    const gap = 8;
+    const region = backend.allocate(outFeatures * inFeatures + 3 * gap + rows * (inFeatures + outFeatures));
+    let at = 0;
+    const blocks = blockRows.map((blockRowCount, i) => {
+      const block = region.subarray(at, at + blockRowCount * inFeatures);
+      block.set(randomArray(block.length, 410 + i));
+      at += block.length + gap;
+      return block;
+    });
+    const x = region.subarray(at, at + rows * inFeatures);
+    x.set(randomArray(x.length, 415));
+    const out = region.subarray(at + rows * inFeatures, at + rows * (inFeatures + outFeatures));
+    const before = backend.usedBytes;
+    const fused = backend.prepareRowBlocks(blocks, outFeatures, inFeatures);
+    expect(backend.usedBytes - before).toBeLessThan(outFeatures * 4 + 64);
+    const stacked = backend.prepare(new Float32Array(blocks.flatMap((block) => [...block])), outFeatures, inFeatures);
+    const bias = randomArray(outFeatures, 416);
+    backend.linear(out, x, stacked, bias, rows);
+    const want = [...out];
+    out.fill(0);
+    backend.linear(out, x, fused, bias, rows);
+    expect([...out]).toEqual(want);
+    backend.dispose();
+  });
+
+  it('works over a memory the caller made and filled, leaving the bytes below firstFreeByte alone', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1024, shared: true });
+    const [outFeatures, inFeatures, rows] = [24, 16, 5];
+    const callerBytes = 16 + outFeatures * inFeatures * 4 + 7; // an odd end: the backend aligns it up
+    const weight = new Float32Array(memory.buffer, 16, outFeatures * inFeatures);
+    weight.set(randomArray(weight.length, 420));
+    const snapshot = new Uint8Array(memory.buffer.slice(0, callerBytes));
+    const backend = await createSimdBackend({ sharedMemory: true, memory, firstFreeByte: callerBytes });
+    expect(backend.memory).toBe(memory);
+    const prepared = backend.prepare(weight, outFeatures, inFeatures);
+    const workspace = backend.allocate(rows * (inFeatures + outFeatures) + 200_000); // grows the memory
+    const x = workspace.subarray(0, rows * inFeatures);
+    x.set(randomArray(x.length, 421));
+    const out = workspace.subarray(rows * inFeatures, rows * (inFeatures + outFeatures));
+    backend.linear(out, x, prepared, null, rows);
+    compareWithReference(out, x, weight, null, rows, inFeatures, outFeatures);
+    expect(x.byteOffset).toBeGreaterThanOrEqual(callerBytes);
+    expect(Buffer.compare(Buffer.from(new Uint8Array(memory.buffer, 0, callerBytes)), Buffer.from(snapshot))).toBe(0);
+    backend.dispose();
+
+    await expect(createSimdBackend({ memory: new WebAssembly.Memory({ initial: 1 }), sharedMemory: true })).rejects.toThrow(
+      /must be shared/,
+    );
+    await expect(createSimdBackend({ memory, sharedMemory: false })).rejects.toThrow(/must be plain/);
+    await expect(createSimdBackend({ memory, sharedMemory: true, firstFreeByte: 1 << 30 })).rejects.toThrow(/firstFreeByte/);
   });
 });

@@ -543,3 +543,73 @@ describe('attention shared between threads (the threaded backends\' optional att
     }
   });
 });
+
+describe('workers that join later (waitForWorkers: false)', () => {
+  type LateBackend = LinearBackend & { readonly rowsComputedByWorkers: number };
+  const factories: [string, (spawnWorker: SpawnLinearWorker) => Promise<LateBackend>][] = [
+    ['threaded JS', (spawnWorker) => createThreadedBackend({ threads: 2, spawnWorker, waitForWorkers: false })],
+    ['threaded SIMD', (spawnWorker) => createThreadedSimdBackend({ threads: 2, spawnWorker, waitForWorkers: false })],
+  ];
+
+  it('computes on the calling thread until the worker is ready, then shares rows with it, bit for bit', async () => {
+    for (const [label, create] of factories) {
+      // Node workers whose messages (their 'ready' first) are held back until released: the
+      // backend must be usable before that.
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const heldSpawner: SpawnLinearWorker = () => {
+        const worker = spawnNodeLinearWorker();
+        return {
+          postMessage: (message) => worker.postMessage(message),
+          onMessage: (listener) => worker.onMessage((message) => void released.then(() => listener(message))),
+          onError: (listener) => worker.onError(listener),
+          unref: () => worker.unref(),
+          terminate: () => worker.terminate(),
+        };
+      };
+      const backend = await create(heldSpawner);
+      const [rows, inFeatures, outFeatures] = [64, 256, 136]; // 2.2 M multiply-adds: worth sharing for both backends
+      const prepared = backend.prepare(randomArray(outFeatures * inFeatures, 501, 0.5), outFeatures, inFeatures);
+      const bias = randomArray(outFeatures, 502);
+      const x = backend.allocate(rows * inFeatures);
+      x.set(randomArray(rows * inFeatures, 503, 2));
+      const alone = backend.allocate(rows * outFeatures);
+      backend.linear(alone, x, prepared, bias, rows);
+      expect(backend.rowsComputedByWorkers, `${label}: no worker before it is ready`).toBe(0);
+
+      release();
+      const shared = backend.allocate(rows * outFeatures);
+      const deadline = performance.now() + 20_000;
+      while (backend.rowsComputedByWorkers === 0 && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        backend.linear(shared, x, prepared, bias, rows);
+      }
+      expect(backend.rowsComputedByWorkers, `${label}: the worker joined`).toBeGreaterThan(0);
+      expectIdentical(shared, alone, `${label}: rows shared with the worker vs computed alone`);
+      backend.dispose();
+    }
+  });
+
+  it('reports a worker that cannot start at the next call, not at creation', async () => {
+    const failingSpawner: SpawnLinearWorker = () => ({
+      postMessage() {},
+      onMessage() {},
+      onError(listener) {
+        queueMicrotask(() => listener(new Error('entry module not found')));
+      },
+      unref() {},
+      terminate() {},
+    });
+    for (const [label, create] of factories) {
+      const backend = await create(failingSpawner);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const use = (): void => {
+        const weight = backend.prepare(new Float32Array(16), 4, 4);
+        const [x, out] = [backend.allocate(8), backend.allocate(8)];
+        backend.linear(out, x, weight, null, 2);
+      };
+      expect(use, label).toThrow(/linear worker 1 failed: entry module not found/);
+      backend.dispose();
+    }
+  });
+});

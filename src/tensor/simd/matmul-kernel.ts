@@ -1,11 +1,15 @@
 /**
- * The SIMD matmul kernel, written with the assembler in `wasm-assembler.ts`.
+ * The SIMD kernel module, written with the assembler in `wasm-assembler.ts`, and its panel matmul.
  *
- * It computes what `linear.ts` computes, out = x · Wᵀ + b, with WebAssembly SIMD128:
- * four float32 lanes per instruction (f32x4) and float32 accumulation. The same module exports
- * `gelu`, which the backend runs over the feed-forward output (`gelu-kernel.ts`), `softmax`,
- * which attention runs over its score rows (`softmax-kernel.ts`), and `addLayerNorm`, the
- * residual add and LayerNorm that close each half of a layer (`layer-norm-kernel.ts`).
+ * The panel matmul computes what `linear.ts` computes, out = x · Wᵀ + b, with WebAssembly
+ * SIMD128: four float32 lanes per instruction (f32x4) and float32 accumulation, over weights
+ * packed into panels. Attention uses it (`simd-attention.ts`), packing each head's keys and
+ * values per call. The module also exports `matmulRows`, the same product over weights as the
+ * checkpoint stores them, which the linear layers use (`matmul-rows-kernel.ts`: no packing when
+ * the model loads); `gelu`, which the backend runs over the feed-forward output
+ * (`gelu-kernel.ts`); `softmax`, which attention runs over its score rows (`softmax-kernel.ts`);
+ * and `addLayerNorm`, the residual add and LayerNorm that close each half of a layer
+ * (`layer-norm-kernel.ts`).
  *
  * Dimensions:
  *   rows         R  input vectors (tokens)
@@ -56,6 +60,7 @@
  */
 
 import { buildGelu } from './gelu-kernel.ts';
+import { buildMatmulRows, chosenRowsKernelShape } from './matmul-rows-kernel.ts';
 import { buildSoftmax } from './softmax-kernel.ts';
 import { buildAddLayerNorm } from './layer-norm-kernel.ts';
 import {
@@ -76,6 +81,7 @@ import { featuresPerPanel } from './packed-weights.ts';
 import {
   type KernelMemoryKind,
   matmulExportName,
+  matmulRowsExportName,
   maximumMemoryPages,
   memoryImportModule,
   memoryImportName,
@@ -124,7 +130,14 @@ export function buildMatmulKernel(memory: KernelMemoryKind, shape: MatmulKernelS
       minimumPages: 1,
       ...(memory === 'shared' ? { maximumPages: maximumMemoryPages, shared: true } : { shared: false }),
     },
-    functions: [buildStorePartialRow(), buildMatmul(tileRows, kUnroll), buildGelu(), buildSoftmax(), buildAddLayerNorm()],
+    functions: [
+      buildStorePartialRow(),
+      buildMatmul(tileRows, kUnroll),
+      buildMatmulRows(chosenRowsKernelShape, matmulRowsExportName),
+      buildGelu(),
+      buildSoftmax(),
+      buildAddLayerNorm(),
+    ],
   });
 }
 

@@ -10,12 +10,15 @@
  *
  * Memory. Everything the kernel touches lives in one WebAssembly.Memory, handed out by a bump
  * allocator (16-byte aligned, never freed; a WebAssembly memory cannot shrink):
- *   - `prepare` packs each weight [N, K] into panels [ceil(N/8), K, 8] (see `packed-weights.ts`)
- *     and reserves a bias slot [ceil(N/8) · 8] next to it; after that the checkpoint's view of
- *     the weight is no longer needed.
+ *   - The linear layers' kernel (`matmulRows`, matmul-rows-kernel.ts) reads each weight [N, K] as
+ *     the checkpoint stores it. A weight that already lies in the memory is used where it is:
+ *     the Node adapter reads model.safetensors straight into it (`memory` and `firstFreeByte`
+ *     below), so loading copies nothing and the weights are held once. Any other weight is
+ *     copied in by `prepare` (a plain copy, no repacking). Each prepared weight also gets a
+ *     block table (see `matmulRowBlocks` in kernel-interface.ts) and a bias slot [N].
  *   - `allocate` hands out Float32Array views of the memory for activations, so `linear` passes
- *     only byte addresses to the kernel: no copy per call. The bias (a checkpoint view, N floats)
- *     is copied into its slot on each call, which costs 1/(R·K) of the matmul.
+ *     only byte addresses to the kernel: no copy per call. A bias that is not in the memory is
+ *     copied into its slot on each call, which costs 1/(R·K) of the matmul.
  *   - Growing. `prepare` and `allocate` grow the memory when it is full (exactly as much as
  *     needed). Growing a plain memory detaches its old ArrayBuffer, and with it every view handed
  *     out before: a second `allocate` usually detaches the first one's array. Three ways to live
@@ -37,11 +40,12 @@
  *
  * Threads (`pool`, made by `createThreadedSimdBackend` in ../threaded-backend.ts): the kernel
  * keeps no state and writes only the output rows it is given, so each worker instantiates the
- * compiled module over the same shared memory and takes chunks of rows (a multiple of the
- * kernel's 4-row tile, so every row is computed exactly as on one thread). Weights and
- * activations are never copied for the workers: they already live in the memory they share.
- * Measured choice: one shared memory rather than a memory per worker, which would hold the
- * 42 MB of packed weights once per thread and copy every activation in and out per call.
+ * compiled module over the same shared memory and takes chunks of rows (every row is computed
+ * exactly as on one thread, see CHUNK_ROW_MULTIPLE). Weights and activations are never copied
+ * for the workers: they already live in the memory they share. Measured choice: one shared
+ * memory rather than a memory per worker, which would hold the 42 MB of weights once per
+ * thread and copy every activation in and out per call. Workers may join after the backend is
+ * created (`waitForWorkers: false`, see ../worker-pool.ts): calls run on this thread until then.
  */
 
 import type { LinearActivation, LinearBackend, PreparedLinear } from '../backend.ts';
@@ -51,13 +55,13 @@ import {
   type KernelFunctions,
   type KernelMemoryKind,
   kernelFunctions,
+  matmulRowBlocks,
   maximumMemoryPages,
   memoryImportModule,
   memoryImportName,
   pageBytes,
 } from './kernel-interface.ts';
 import { matmulKernelSharedBase64, matmulKernelUnsharedBase64, simdProbeBase64 } from './matmul-kernel.wasm.ts';
-import { featuresPerPanel, packWeightPanels, packedWeightLength, panelCount } from './packed-weights.ts';
 // Types only: the pool's code is imported by ../threaded-backend.ts, never by this module, so a
 // bundle of the SIMD backend alone carries no workers.
 import type { LinearWorkerPool } from '../worker-pool.ts';
@@ -69,7 +73,7 @@ import {
   SIMD_IN_FEATURES,
   SIMD_OUT_ADDRESS,
   SIMD_OUT_FEATURES,
-  SIMD_WEIGHTS_ADDRESS,
+  SIMD_WEIGHT_BLOCKS,
   SIMD_MEMORY,
   SIMD_X_ADDRESS,
 } from '../linear-worker.ts';
@@ -100,6 +104,16 @@ export interface SimdBackendOptions {
   /** Upper bound of the memory in bytes (at most 4 GiB, the wasm32 limit). Default: 4 GiB. */
   maximumBytes?: number;
   /**
+   * A memory made by the caller, whose first `firstFreeByte` bytes hold data of the caller's
+   * (e.g. the checkpoint, read into it so that weights and biases are used in place). It must be
+   * shared when `sharedMemory` is true, and plain otherwise. A plain memory's views are detached
+   * when the backend grows it: give it room (`initial` pages) for the workspace too, or make it
+   * shared. Default: a new memory of `initialBytes`.
+   */
+  memory?: WebAssembly.Memory;
+  /** With `memory`: the bytes below this address are the caller's; the backend allocates above. */
+  firstFreeByte?: number;
+  /**
    * Workers that share each call's rows (see ../worker-pool.ts); needs `sharedMemory: true`.
    * The backend owns the pool from then on and ends it on `dispose`.
    */
@@ -116,6 +130,8 @@ export interface SimdBackend extends LinearBackend {
   readonly threads: number;
   /** Rows computed by workers (not the calling thread) so far. */
   readonly rowsComputedByWorkers: number;
+  /** Bytes of weights `prepare` copied into the memory: 0 when every weight already lay in it. */
+  readonly copiedWeightBytes: number;
   /** The attention step on the kernel (simd-attention.ts); see LinearBackend.attention. */
   attention(context: Float32Array, qkv: Float32Array, sequenceStarts: Int32Array, shape: AttentionShape, scratch: AttentionScratch): void;
   /** Packs row blocks block by block (see LinearBackend.prepareRowBlocks). */
@@ -182,42 +198,40 @@ export async function createSimdBackend(options: SimdBackendOptions = {}): Promi
   if (initialPages > maximumPages) {
     throw new SimdBackendError(`initialBytes (${options.initialBytes}) is more than maximumBytes (${options.maximumBytes})`);
   }
-  let memory: WebAssembly.Memory;
-  try {
-    memory = new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
-  } catch (error) {
-    const what = shared ? 'a shared WebAssembly.Memory' : 'a WebAssembly.Memory';
-    throw new SimdBackendError(`could not create ${what} of ${initialPages} pages: ${messageOf(error)}`);
+  const memory = options.memory ?? createMemory(initialPages, maximumPages, shared);
+  // The buffer the caller's views were made on, before anything here grows the memory.
+  const callerBuffer = memory.buffer;
+  const firstFreeByte = alignUp(options.firstFreeByte ?? allocationAlignment);
+  if (options.memory !== undefined) {
+    if ((callerBuffer instanceof ArrayBuffer) === shared) {
+      throw new SimdBackendError(`the memory given must be ${shared ? 'shared (sharedMemory: true)' : 'plain (sharedMemory: false)'}`);
+    }
+    if (!Number.isSafeInteger(firstFreeByte) || firstFreeByte > callerBuffer.byteLength) {
+      throw new SimdBackendError(`firstFreeByte (${options.firstFreeByte}) must be an integer within the memory given`);
+    }
   }
   const module = await compileSimdKernel(shared ? 'shared' : 'unshared');
   const instance = await WebAssembly.instantiate(module, { [memoryImportModule]: { [memoryImportName]: memory } });
   const kernel = kernelFunctions(instance);
-  warmUp(kernel, memory);
+  const backend = new SimdLinearBackend(memory, shared, maximumPages, kernel, pool, firstFreeByte, callerBuffer);
+  backend.warmUp();
   // Each worker: its own kernel instance over the shared memory.
   pool?.post({ type: 'simd', module, memory });
-  return new SimdLinearBackend(memory, shared, maximumPages, kernel, pool);
+  return backend;
 }
 
-/**
- * Engines compile WebAssembly in two tiers: a quick baseline compiler first, the optimizing one
- * once a function has run for a while (V8: Liftoff, then TurboFan). The baseline code runs this
- * kernel about 4× slower, which a model's first forward pass would pay. A few small calls at
- * creation (8 rows × 64 × 64, 16 times: 1 MFLOP; GELU over those 512 outputs as often) get the
- * optimizing compiler started first. They run on the first page of the memory, before anything
- * is allocated, and zero it afterwards because `allocate` promises zeroed memory.
- */
-function warmUp({ matmul, gelu }: KernelFunctions, memory: WebAssembly.Memory): void {
-  const [rows, inFeatures, outFeatures] = [8, 64, 64];
-  const xAddress = allocationAlignment; //                        [8, 64]
-  const weightsAddress = xAddress + rows * inFeatures * 4; //     [8, 64, 8]
-  const biasAddress = weightsAddress + outFeatures * inFeatures * 4; // [64]
-  const outAddress = biasAddress + outFeatures * 4; //            [8, 64]
-  const end = outAddress + rows * outFeatures * 4;
-  for (let call = 0; call < 16; call++) {
-    matmul(outAddress, xAddress, weightsAddress, biasAddress, rows, inFeatures, outFeatures);
-    gelu(outAddress, rows * outFeatures);
+function createMemory(initialPages: number, maximumPages: number, shared: boolean): WebAssembly.Memory {
+  try {
+    return new WebAssembly.Memory({ initial: initialPages, maximum: maximumPages, shared });
+  } catch (error) {
+    const what = shared ? 'a shared WebAssembly.Memory' : 'a WebAssembly.Memory';
+    throw new SimdBackendError(`could not create ${what} of ${initialPages} pages: ${messageOf(error)}`);
   }
-  new Uint8Array(memory.buffer, 0, end).fill(0);
+}
+
+/** `bytes` rounded up to whole allocation units (16 bytes). */
+function alignUp(bytes: number): number {
+  return Math.ceil(bytes / allocationAlignment) * allocationAlignment;
 }
 
 function bytesToPages(bytes: number, optionName: string): number {
@@ -239,34 +253,42 @@ function messageOf(error: unknown): string {
 export const layerNormMaxDim = 4096;
 /** Byte alignment of every allocation: whole f32x4 vectors. */
 const allocationAlignment = 16;
-/** Rows of the kernel's register tile: workers' chunks start on a tile boundary. */
-const KERNEL_ROW_TILE = 4;
+/**
+ * Threads take rows in chunks of a multiple of this. Any split gives the same results (each output
+ * is one dot product, computed the same way in any tile), but each chunk reads every weight
+ * once more from memory: a 14-token sentence split into chunks of 4 rows (the kernel's tile) ran
+ * at 9.6-10.4 ms on 2 threads, in chunks of 8 at 7.4-8.4 ms (one chunk: 12-12.5 ms).
+ */
+const CHUNK_ROW_MULTIPLE = 8;
 /**
  * Below this many multiply-adds a call runs on the calling thread alone: waking a worker costs
  * ~0.1 ms (less when it is still spinning), which is ~2 M multiply-adds at this kernel's speed.
  */
 const MIN_PARALLEL_MULTIPLY_ADDS = 1 << 20;
 
-/** A weight matrix packed into this backend's memory. */
+/** A weight matrix in this backend's memory, for `matmulRowBlocks` (kernel-interface.ts). */
 class SimdPreparedLinear implements PreparedLinear {
   constructor(
     readonly owner: SimdLinearBackend,
     readonly outFeatures: number,
     readonly inFeatures: number,
-    readonly weightsAddress: number, // [panels, inFeatures, 8]
-    readonly biasAddress: number, //    [panels · 8], zero padded
+    readonly blockTable: number, // [blockCount, (address, rows) per block]
+    readonly biasSlot: number, //   [outFeatures], for a bias that is not in the memory
   ) {}
 }
 
 class SimdLinearBackend implements SimdBackend {
   readonly name = 'simd';
   /** Byte address of the next allocation. Address 0 stays unused so that 0 never names a buffer. */
-  private nextFreeByte = allocationAlignment;
+  private nextFreeByte: number;
+  /** Where this backend's allocations start (below: the caller's data, or the unused address 0). */
+  private readonly firstFreeByte: number;
   /** The ArrayBuffers views of which are live: the current one, plus older ones if shared. */
   private readonly liveBuffers = new WeakSet<ArrayBufferLike>();
   /** ArrayBuffers detached by growing a plain memory, to say so when one is passed back. */
   private readonly detachedBuffers = new WeakSet<ArrayBufferLike>();
   private disposed = false;
+  copiedWeightBytes = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -274,7 +296,38 @@ class SimdLinearBackend implements SimdBackend {
     private readonly maximumPages: number,
     private readonly kernel: KernelFunctions,
     private readonly pool: LinearWorkerPool | null,
-  ) {}
+    firstFreeByte: number,
+    callerBuffer: ArrayBufferLike,
+  ) {
+    this.nextFreeByte = firstFreeByte;
+    this.firstFreeByte = firstFreeByte;
+    this.liveBuffers.add(callerBuffer);
+  }
+
+  /**
+   * Engines compile WebAssembly in two tiers: a quick baseline compiler first, the optimizing one
+   * once a function has run for a while (V8: Liftoff, then TurboFan). The baseline code runs the
+   * kernels about 4× slower, which a model's first forward pass would pay. A few small calls at
+   * creation (8 rows × 64 × 64, 16 times: 1 MFLOP per matmul; GELU over those 512 outputs as
+   * often) get the optimizing compiler started first. They run on the free memory above
+   * `nextFreeByte` and zero it afterwards, because `allocate` promises zeroed memory.
+   */
+  warmUp(): void {
+    const { matmul, matmulRows, gelu } = this.kernel;
+    const [rows, inFeatures, outFeatures] = [8, 64, 64];
+    const xAddress = this.nextFreeByte; //                                [8, 64]
+    const weightsAddress = xAddress + rows * inFeatures * 4; //           [8, 64, 8] panels, or [64, 64]
+    const biasAddress = weightsAddress + outFeatures * inFeatures * 4; // [64]
+    const outAddress = biasAddress + outFeatures * 4; //                  [8, 64]
+    const end = outAddress + rows * outFeatures * 4;
+    this.growTo(end);
+    for (let call = 0; call < 16; call++) {
+      matmul(outAddress, xAddress, weightsAddress, biasAddress, rows, inFeatures, outFeatures);
+      matmulRows(outAddress, xAddress, weightsAddress, biasAddress, rows, inFeatures, outFeatures, outFeatures);
+      gelu(outAddress, rows * outFeatures);
+    }
+    new Uint8Array(this.memory.buffer, xAddress, end - xAddress).fill(0);
+  }
 
   /**
    * The calling thread's attention scratch (simd-attention.ts), reserved with one per worker by
@@ -302,7 +355,7 @@ class SimdLinearBackend implements SimdBackend {
   }
 
   get usedBytes(): number {
-    return this.nextFreeByte - allocationAlignment;
+    return this.nextFreeByte - this.firstFreeByte;
   }
 
   prepare(weight: Float32Array, outFeatures: number, inFeatures: number): PreparedLinear {
@@ -324,24 +377,26 @@ class SimdLinearBackend implements SimdBackend {
           `${outFeatures} × ${inFeatures} = ${outFeatures * inFeatures}` + (blocks.length > 1 ? ' in blocks of whole rows' : ''),
       );
     }
-    const packedLength = packedWeightLength(outFeatures, inFeatures);
-    const biasSlotLength = panelCount(outFeatures) * featuresPerPanel;
-    const weightsAddress = this.reserve(packedLength);
-    const biasAddress = this.reserve(biasSlotLength);
-    const packed = new Float32Array(this.currentBuffer(), weightsAddress, packedLength); // [panels, K, 8]
-    // Blocks that start on a panel boundary are packed one by one, where they lie; otherwise
-    // they are stacked first (a copy that lives only during this call).
-    const rowsOf = (block: Float32Array): number => block.length / inFeatures;
-    if (blocks.slice(0, -1).every((block) => rowsOf(block) % featuresPerPanel === 0)) {
-      let panelFloats = 0;
-      for (const block of blocks) {
-        packWeightPanels(packed.subarray(panelFloats), block, rowsOf(block), inFeatures);
-        panelFloats += packedWeightLength(rowsOf(block), inFeatures);
-      }
-    } else {
-      packWeightPanels(packed, stackRows(blocks), outFeatures, inFeatures);
-    }
-    return new SimdPreparedLinear(this, outFeatures, inFeatures, weightsAddress, biasAddress);
+    // Blocks already in the memory are read where they lie; otherwise all are copied in, as one
+    // block: [N, K] row-major is the kernel's layout, so this is a plain copy.
+    // (Addresses are taken before the next `reserve`, which may detach views of a plain memory.)
+    const inPlace = blocks.every((block) => this.liveBuffers.has(block.buffer));
+    const placed = inPlace
+      ? blocks.map((block) => [block.byteOffset, block.length / inFeatures])
+      : [[this.copyIn(blocks, outFeatures * inFeatures), outFeatures]];
+    const tableLength = 1 + 2 * placed.length;
+    const blockTable = this.reserve(tableLength);
+    new Uint32Array(this.currentBuffer(), blockTable, tableLength).set([placed.length, ...placed.flat()]);
+    const biasSlot = this.reserve(outFeatures);
+    return new SimdPreparedLinear(this, outFeatures, inFeatures, blockTable, biasSlot);
+  }
+
+  /** Stacks the blocks into newly reserved memory; returns its byte address. */
+  private copyIn(blocks: readonly Float32Array[], length: number): number {
+    const address = this.reserve(length);
+    this.copiedWeightBytes += length * 4;
+    stackRows(blocks, new Float32Array(this.currentBuffer(), address, length));
+    return address;
   }
 
   allocate(length: number): Float32Array {
@@ -381,21 +436,22 @@ class SimdLinearBackend implements SimdBackend {
     if (rows > 0 && xAddress < outEnd && outAddress < xEnd) {
       throw new SimdBackendError('linear: out and x overlap; the kernel would overwrite its input');
     }
-    this.writeBias(prepared, bias);
+    const biasAddress = this.biasAddressOf(prepared, bias);
     if (rows === 0) return;
 
-    const { weightsAddress, biasAddress } = prepared;
+    const { blockTable } = prepared;
     // Rows [rowStart, rowEnd): the kernel over those rows, then GELU over their outputs.
-    const { matmul, gelu } = this.kernel;
+    const { matmulRows, gelu } = this.kernel;
+    const heap = new Uint32Array(this.memory.buffer);
     const computeRows = (rowStart: number, rowEnd: number): void => {
       const length = rowEnd - rowStart;
       const rowsOut = outAddress + rowStart * outFeatures * 4;
-      matmul(rowsOut, xAddress + rowStart * inFeatures * 4, weightsAddress, biasAddress, length, inFeatures, outFeatures);
+      matmulRowBlocks(matmulRows, heap, blockTable, rowsOut, xAddress + rowStart * inFeatures * 4, biasAddress, length, inFeatures, outFeatures);
       if (activation === 'gelu') gelu(rowsOut, length * outFeatures);
     };
     const pool = this.pool;
     const multiplyAdds = rows * inFeatures * outFeatures;
-    const chunkRows = pool === null ? rows : pool.chunkRows(rows, multiplyAdds, MIN_PARALLEL_MULTIPLY_ADDS, KERNEL_ROW_TILE);
+    const chunkRows = pool === null ? rows : pool.chunkRows(rows, multiplyAdds, MIN_PARALLEL_MULTIPLY_ADDS, CHUNK_ROW_MULTIPLE);
     if (pool === null || chunkRows >= rows) {
       computeRows(0, rows);
       return;
@@ -408,7 +464,7 @@ class SimdLinearBackend implements SimdBackend {
       writeFields(control) {
         Atomics.store(control, SIMD_OUT_ADDRESS, outAddress);
         Atomics.store(control, SIMD_X_ADDRESS, xAddress);
-        Atomics.store(control, SIMD_WEIGHTS_ADDRESS, weightsAddress);
+        Atomics.store(control, SIMD_WEIGHT_BLOCKS, blockTable);
         Atomics.store(control, SIMD_BIAS_ADDRESS, biasAddress);
         Atomics.store(control, SIMD_IN_FEATURES, inFeatures);
         Atomics.store(control, SIMD_OUT_FEATURES, outFeatures);
@@ -498,18 +554,20 @@ class SimdLinearBackend implements SimdBackend {
     this.pool?.dispose();
   }
 
-  /** Copies `bias` into the prepared weight's bias slot, or zeros for no bias. */
-  private writeBias(prepared: SimdPreparedLinear, bias: Float32Array | null): void {
-    const slot = new Float32Array(this.currentBuffer(), prepared.biasAddress, prepared.outFeatures); // [N]
-    if (bias === null) {
-      slot.fill(0);
-      return;
-    }
-    if (!(bias instanceof Float32Array) || bias.length !== prepared.outFeatures) {
+  /**
+   * The byte address of the bias [N] for the kernel: the bias itself when it lies in the memory,
+   * else the prepared weight's slot with the bias (or zeros, for no bias) copied in.
+   */
+  private biasAddressOf(prepared: SimdPreparedLinear, bias: Float32Array | null): number {
+    if (bias !== null && (!(bias instanceof Float32Array) || bias.length !== prepared.outFeatures)) {
       const got = bias instanceof Float32Array ? `${bias.length} elements` : 'not a Float32Array';
       throw new SimdBackendError(`linear: bias must be a Float32Array of outFeatures = ${prepared.outFeatures}, got ${got}`);
     }
-    slot.set(bias);
+    if (bias !== null && this.liveBuffers.has(bias.buffer)) return bias.byteOffset;
+    const slot = new Float32Array(this.currentBuffer(), prepared.biasSlot, prepared.outFeatures); // [N]
+    if (bias === null) slot.fill(0);
+    else slot.set(bias);
+    return prepared.biasSlot;
   }
 
   /** The byte address of `view` in the memory, after checking that it is a live view of it. */
@@ -543,13 +601,20 @@ class SimdLinearBackend implements SimdBackend {
   /** Reserves `length` floats, growing the memory if needed; returns their byte address. */
   private reserve(length: number): number {
     const address = this.nextFreeByte;
-    const end = address + Math.ceil((length * 4) / allocationAlignment) * allocationAlignment;
+    const end = address + alignUp(length * 4);
     const limit = this.maximumPages * pageBytes;
     if (end > limit) {
       throw new SimdBackendError(
         `out of memory: ${length} floats at byte ${address} would pass the limit of ${limit} bytes (maximumBytes)`,
       );
     }
+    this.growTo(end);
+    this.nextFreeByte = end;
+    return address;
+  }
+
+  /** Grows the memory to at least `end` bytes. */
+  private growTo(end: number): void {
     const currentBytes = this.memory.buffer.byteLength;
     if (end > currentBytes) {
       const oldBuffer = this.memory.buffer;
@@ -564,12 +629,12 @@ class SimdLinearBackend implements SimdBackend {
         this.detachedBuffers.add(oldBuffer);
       }
     }
-    this.nextFreeByte = end;
-    return address;
   }
 
+  /** Throws when disposed, or when its workers failed (e.g. one could not start). */
   private assertNotDisposed(operation: string): void {
     if (this.disposed) throw new SimdBackendError(`${operation}: the SIMD backend was disposed`);
+    this.pool?.checkUsable();
   }
 }
 

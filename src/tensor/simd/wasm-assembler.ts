@@ -222,7 +222,7 @@ export const opcode = {
 /** SIMD instructions are the prefix byte 0xFD followed by this sub-opcode as a u32 LEB128. */
 export const simdPrefix = 0xfd;
 export const simdOpcode = {
-  v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b, v128Const: 0x0c,
+  v128Load: 0x00, v128Load32Splat: 0x09, v128Store: 0x0b, v128Const: 0x0c, v128Load32Zero: 0x5c,
   f32x4Splat: 0x13, f32x4ExtractLane: 0x1f,
   f32x4Lt: 0x43, f32x4Gt: 0x44,
   v128And: 0x4e, v128Bitselect: 0x52,
@@ -304,6 +304,10 @@ export const v128 = {
   /** Loads one f32 and copies it to all four lanes. */
   load32Splat: (address: Bytes, offset = 0): Bytes => [
     ...address, ...simd(simdOpcode.v128Load32Splat), ...memarg(2, offset),
+  ],
+  /** Loads one f32 into lane 0 and zeros the other three lanes. */
+  load32Zero: (address: Bytes, offset = 0): Bytes => [
+    ...address, ...simd(simdOpcode.v128Load32Zero), ...memarg(2, offset),
   ],
   store: (address: Bytes, value: Bytes, offset = 0, alignLog2 = 4): Bytes => [
     ...address, ...value, ...simd(simdOpcode.v128Store), ...memarg(alignLog2, offset),
