@@ -8,8 +8,8 @@
  * thread.
  * A backend:
  *   - prepares each weight matrix once, at load time: uses the checkpoint's view in place (the
- *     plain and default JS kernels), or copies it into the memory or layout its kernel needs
- *     (shared memory for threads, WebAssembly memory in SIMD panels);
+ *     plain and default JS kernels; the threaded and SIMD ones when the checkpoint already lies
+ *     in their shared or WebAssembly memory), or copies it into the memory its kernel needs;
  *   - allocates the activation buffers the model passes to `linear`, so that a threaded backend
  *     can hand out SharedArrayBuffer-backed arrays and a WebAssembly backend arrays inside its
  *     memory: no copy per call;

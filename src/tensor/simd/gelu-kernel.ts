@@ -97,7 +97,6 @@ export function buildGelu(): FunctionDefinition {
     { name: 'count', type: I32 },
   ]);
   const get = local.get;
-  const set = (l: Local, value: Bytes) => fn.emit(local.set(l, value));
   const address = fn.param('address');
   const count = fn.param('count');
   const pairsEnd = fn.local('pairsEnd', I32); // address after the last whole pair of vectors
@@ -119,27 +118,27 @@ export function buildGelu(): FunctionDefinition {
    * dependent multiply-adds; one vector alone leaves most of the arithmetic units idle).
    */
   const geluSteps = (g: GeluRegisters): (() => void)[] => [
-    () => set(g.absX, f32x4.abs(get(g.x))),
+    () => fn.set(g.absX, f32x4.abs(get(g.x))),
     // z < ½: x·(½ + ½·erf(t)), erf(t) = t·E(t²), t = x/√2 (signed: gelu(−0) stays −0)
     () => {
       const t = f32x4.mul(get(g.x), f32x4.const(Math.SQRT1_2));
       const tSquared = f32x4.mul(f32x4.mul(get(g.x), get(g.x)), f32x4.const(0.5));
       const halfErf = f32x4.mul(f32x4.mul(t, f32x4.const(0.5)), horner(tSquared, erfSeries));
-      set(g.geluSmall, f32x4.mul(get(g.x), f32x4.add(f32x4.const(0.5), halfErf)));
+      fn.set(g.geluSmall, f32x4.mul(get(g.x), f32x4.add(f32x4.const(0.5), halfErf)));
     },
     // z ≥ ½: h = ½·s·exp(−xHigh²/2)·exp(P(s) − xLow·(xHigh + |x|)/2), since z² = x²/2
-    () => set(g.xCapped, f32x4.min(get(g.absX), f32x4.const(ERFC_MAX_Z * Math.SQRT2))),
-    () => set(g.s, f32x4.div(f32x4.const(1), f32x4.add(f32x4.const(1), f32x4.mul(f32x4.const(0.5 * Math.SQRT1_2), get(g.xCapped))))),
-    () => set(g.xHigh, bits128.and(get(g.xCapped), i32x4.const(HIGH_12_BITS_MASK))),
-    () => set(g.xLow, f32x4.sub(get(g.xCapped), get(g.xHigh))),
+    () => fn.set(g.xCapped, f32x4.min(get(g.absX), f32x4.const(ERFC_MAX_Z * Math.SQRT2))),
+    () => fn.set(g.s, f32x4.div(f32x4.const(1), f32x4.add(f32x4.const(1), f32x4.mul(f32x4.const(0.5 * Math.SQRT1_2), get(g.xCapped))))),
+    () => fn.set(g.xHigh, bits128.and(get(g.xCapped), i32x4.const(HIGH_12_BITS_MASK))),
+    () => fn.set(g.xLow, f32x4.sub(get(g.xCapped), get(g.xHigh))),
     () => exp(g, g.expHigh, f32x4.mul(f32x4.mul(get(g.xHigh), get(g.xHigh)), f32x4.const(-0.5))),
     () => {
       const cross = f32x4.mul(f32x4.mul(get(g.xLow), f32x4.add(get(g.xHigh), get(g.xCapped))), f32x4.const(0.5));
       exp(g, g.expRest, f32x4.sub(horner(get(g.s), erfcFit), cross));
     },
     // Beyond the cap ½·erfc(z) < 1e-45: exp(−xHigh²/2) is set to exactly 0, so x·h is −0 however large x is.
-    () => set(g.expHigh, bits128.select(get(g.expHigh), f32x4.const(0), f32x4.lt(get(g.absX), f32x4.const(ERFC_MAX_Z * Math.SQRT2)))),
-    () => set(g.h, f32x4.mul(f32x4.mul(f32x4.const(0.5), get(g.s)), get(g.expRest))), // h / exp(−xHigh²/2)
+    () => fn.set(g.expHigh, bits128.select(get(g.expHigh), f32x4.const(0), f32x4.lt(get(g.absX), f32x4.const(ERFC_MAX_Z * Math.SQRT2)))),
+    () => fn.set(g.h, f32x4.mul(f32x4.mul(f32x4.const(0.5), get(g.s)), get(g.expRest))), // h / exp(−xHigh²/2)
     () => {
       // x > 0: x·(1 − h); x < 0: x·h, multiplied by exp(−xHigh²/2) last, so that no intermediate
       // product falls into the subnormal range (and loses bits) before the result does.
@@ -147,7 +146,7 @@ export function buildGelu(): FunctionDefinition {
       const negative = f32x4.mul(f32x4.mul(get(g.x), get(g.h)), get(g.expHigh));
       const geluLarge = bits128.select(positive, negative, f32x4.gt(get(g.x), f32x4.const(0)));
       const isSmall = f32x4.lt(get(g.absX), f32x4.const(SMALL_Z * Math.SQRT2));
-      set(g.result, bits128.select(get(g.geluSmall), geluLarge, isSmall));
+      fn.set(g.result, bits128.select(get(g.geluSmall), geluLarge, isSmall));
     },
   ];
   const emitGelu = (...vectors: GeluRegisters[]): void => {
@@ -157,18 +156,18 @@ export function buildGelu(): FunctionDefinition {
 
   const first = registers('first');
   const second = registers('second');
-  set(valuesEnd, i32.add(get(address), i32.mul(get(count), i32.const(4))));
-  set(pairsEnd, i32.add(get(address), i32.mul(i32.and(get(count), i32.const(-8)), i32.const(4))));
+  fn.set(valuesEnd, i32.add(get(address), i32.mul(get(count), i32.const(4))));
+  fn.set(pairsEnd, i32.add(get(address), i32.mul(i32.and(get(count), i32.const(-8)), i32.const(4))));
   // Whole pairs of vectors, 8 values (the address is only 4-byte aligned: alignment hint 2).
   fn.block('pairsDone', () => {
     fn.brIf('pairsDone', i32.eq(get(address), get(pairsEnd)));
     fn.loop('pairs', () => {
-      set(first.x, v128.load(get(address), 0, 2));
-      set(second.x, v128.load(get(address), 16, 2));
+      fn.set(first.x, v128.load(get(address), 0, 2));
+      fn.set(second.x, v128.load(get(address), 16, 2));
       emitGelu(first, second);
       fn.emit(v128.store(get(address), get(first.result), 0, 2));
       fn.emit(v128.store(get(address), get(second.result), 16, 2));
-      set(address, i32.add(get(address), i32.const(32)));
+      fn.set(address, i32.add(get(address), i32.const(32)));
       fn.brIf('pairs', i32.ne(get(address), get(pairsEnd)));
     });
   });
@@ -176,10 +175,10 @@ export function buildGelu(): FunctionDefinition {
   fn.block('valuesDone', () => {
     fn.brIf('valuesDone', i32.eq(get(address), get(valuesEnd)));
     fn.loop('values', () => {
-      set(first.x, v128.load32Splat(get(address)));
+      fn.set(first.x, v128.load32Splat(get(address)));
       emitGelu(first);
       fn.emit(f32.store(get(address), f32x4.extractLane(get(first.result), 0)));
-      set(address, i32.add(get(address), i32.const(4)));
+      fn.set(address, i32.add(get(address), i32.const(4)));
       fn.brIf('values', i32.ne(get(address), get(valuesEnd)));
     });
   });

@@ -34,7 +34,6 @@ export function buildAddLayerNorm(): FunctionDefinition {
     { name: 'eps', type: F32 },
   ]);
   const get = local.get;
-  const set = (l: Local, value: Bytes) => fn.emit(local.set(l, value));
   const out = fn.param('out'), x = fn.param('x'), residual = fn.param('residual');
   const gamma = fn.param('gamma'), beta = fn.param('beta'), rows = fn.param('rows'), dim = fn.param('dim');
   const eps = fn.param('eps');
@@ -49,10 +48,10 @@ export function buildAddLayerNorm(): FunctionDefinition {
 
   /** `body` for each vector of the row: offset = 0, 16, …, rowBytes − 16. */
   const overRow = (name: string, body: () => void): void => {
-    set(offset, i32.const(0));
+    fn.set(offset, i32.const(0));
     fn.loop(name, () => {
       body();
-      set(offset, i32.add(get(offset), i32.const(16)));
+      fn.set(offset, i32.add(get(offset), i32.const(16)));
       fn.brIf(name, i32.ne(get(offset), get(rowBytes)));
     });
   };
@@ -60,36 +59,36 @@ export function buildAddLayerNorm(): FunctionDefinition {
     f32.add(f32.add(f32x4.extractLane(get(vector), 0), f32x4.extractLane(get(vector), 1)), f32.add(f32x4.extractLane(get(vector), 2), f32x4.extractLane(get(vector), 3)));
   const at = (base: Local): Bytes => i32.add(get(base), get(offset));
 
-  set(rowBytes, i32.mul(get(dim), i32.const(4)));
-  set(outEnd, i32.add(get(out), i32.mul(get(rows), get(rowBytes))));
-  set(inverseDim, f32.div(f32.const(1), f32.fromI32(get(dim))));
+  fn.set(rowBytes, i32.mul(get(dim), i32.const(4)));
+  fn.set(outEnd, i32.add(get(out), i32.mul(get(rows), get(rowBytes))));
+  fn.set(inverseDim, f32.div(f32.const(1), f32.fromI32(get(dim))));
   fn.block('rowsDone', () => {
     fn.brIf('rowsDone', i32.eq(get(out), get(outEnd)));
     fn.loop('rows', () => {
       // 1. v = x + residual, into out; its sum
-      set(sumLanes, f32x4.const(0));
+      fn.set(sumLanes, f32x4.const(0));
       overRow('add', () => {
-        set(v, f32x4.add(v128.load(at(x), 0, 2), v128.load(at(residual), 0, 2)));
+        fn.set(v, f32x4.add(v128.load(at(x), 0, 2), v128.load(at(residual), 0, 2)));
         fn.emit(v128.store(at(out), get(v), 0, 2));
-        set(sumLanes, f32x4.add(get(sumLanes), get(v)));
+        fn.set(sumLanes, f32x4.add(get(sumLanes), get(v)));
       });
-      set(mean, f32x4.splat(f32.mul(lanesSum(sumLanes), get(inverseDim))));
+      fn.set(mean, f32x4.splat(f32.mul(lanesSum(sumLanes), get(inverseDim))));
       // 2. the sum of squared deviations
-      set(sumLanes, f32x4.const(0));
+      fn.set(sumLanes, f32x4.const(0));
       overRow('deviations', () => {
-        set(v, f32x4.sub(v128.load(at(out), 0, 2), get(mean)));
-        set(sumLanes, f32x4.add(get(sumLanes), f32x4.mul(get(v), get(v))));
+        fn.set(v, f32x4.sub(v128.load(at(out), 0, 2), get(mean)));
+        fn.set(sumLanes, f32x4.add(get(sumLanes), f32x4.mul(get(v), get(v))));
       });
       const variance = f32.mul(lanesSum(sumLanes), get(inverseDim));
-      set(inverseStd, f32x4.splat(f32.div(f32.const(1), f32.sqrt(f32.add(variance, get(eps))))));
+      fn.set(inverseStd, f32x4.splat(f32.div(f32.const(1), f32.sqrt(f32.add(variance, get(eps))))));
       // 3. normalise, scale, shift
       overRow('normalize', () => {
         const normalized = f32x4.mul(f32x4.sub(v128.load(at(out), 0, 2), get(mean)), get(inverseStd));
         fn.emit(v128.store(at(out), f32x4.add(f32x4.mul(normalized, v128.load(at(gamma), 0, 2)), v128.load(at(beta), 0, 2)), 0, 2));
       });
-      set(out, i32.add(get(out), get(rowBytes)));
-      set(x, i32.add(get(x), get(rowBytes)));
-      set(residual, i32.add(get(residual), get(rowBytes)));
+      fn.set(out, i32.add(get(out), get(rowBytes)));
+      fn.set(x, i32.add(get(x), get(rowBytes)));
+      fn.set(residual, i32.add(get(residual), get(rowBytes)));
       fn.brIf('rows', i32.ne(get(out), get(outEnd)));
     });
   });

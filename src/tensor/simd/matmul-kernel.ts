@@ -64,8 +64,6 @@ import { buildMatmulRows, chosenRowsKernelShape } from './matmul-rows-kernel.ts'
 import { buildSoftmax } from './softmax-kernel.ts';
 import { buildAddLayerNorm } from './layer-norm-kernel.ts';
 import {
-  type Bytes,
-  type Local,
   FunctionBuilder,
   call,
   encodeModule,
@@ -182,8 +180,6 @@ function buildMatmul(tileRows: number, kUnroll: number) {
     { name: 'outFeatures', type: I32 },
   ]);
   const get = local.get;
-  const set = (l: Local, value: Bytes) => fn.emit(local.set(l, value));
-  const increment = (l: Local, by: Bytes) => set(l, i32.add(get(l), by));
   const out = fn.param('out'), x = fn.param('x'), weights = fn.param('weights'), bias = fn.param('bias');
   const rows = fn.param('rows'), inFeatures = fn.param('inFeatures'), outFeatures = fn.param('outFeatures');
 
@@ -217,33 +213,33 @@ function buildMatmul(tileRows: number, kUnroll: number) {
 
   /** One k step for `height` rows; `step` selects the immediate offsets inside an unrolled body. */
   const emitKStep = (height: number, step: number) => {
-    set(weightLow, v128.load(get(weightPointer), step * 32));
-    set(weightHigh, v128.load(get(weightPointer), step * 32 + 16));
+    fn.set(weightLow, v128.load(get(weightPointer), step * 32));
+    fn.set(weightHigh, v128.load(get(weightPointer), step * 32 + 16));
     for (let i = 0; i < height; i++) {
       const acc = accumulator[i]!;
-      set(xSplat, v128.load32Splat(get(xPointer[i]!), step * 4));
-      set(acc.low, f32x4.add(get(acc.low), f32x4.mul(get(xSplat), get(weightLow))));
-      set(acc.high, f32x4.add(get(acc.high), f32x4.mul(get(xSplat), get(weightHigh))));
+      fn.set(xSplat, v128.load32Splat(get(xPointer[i]!), step * 4));
+      fn.set(acc.low, f32x4.add(get(acc.low), f32x4.mul(get(xSplat), get(weightLow))));
+      fn.set(acc.high, f32x4.add(get(acc.high), f32x4.mul(get(xSplat), get(weightHigh))));
     }
   };
   /** Moves the pointers `steps` k steps on. */
   const emitAdvance = (height: number, steps: number) => {
-    increment(weightPointer, i32.const(steps * featuresPerPanel * 4));
-    for (let i = 0; i < height; i++) increment(xPointer[i]!, i32.const(steps * 4));
+    fn.increment(weightPointer, i32.const(steps * featuresPerPanel * 4));
+    for (let i = 0; i < height; i++) fn.increment(xPointer[i]!, i32.const(steps * 4));
   };
 
   /** A tile of `height` rows at xTile/outTile: accumulate over all k, then store. */
   const emitTile = (height: number) => {
     for (let i = 0; i < height; i++) {
-      set(accumulator[i]!.low, get(biasLow));
-      set(accumulator[i]!.high, get(biasHigh));
+      fn.set(accumulator[i]!.low, get(biasLow));
+      fn.set(accumulator[i]!.high, get(biasHigh));
     }
-    set(xPointer[0]!, get(xTile));
-    for (let i = 1; i < height; i++) set(xPointer[i]!, i32.add(get(xPointer[i - 1]!), get(xRowBytes)));
-    set(weightPointer, get(panelWeights));
-    set(xRowEnd, i32.add(get(xTile), get(xRowBytes)));
+    fn.set(xPointer[0]!, get(xTile));
+    for (let i = 1; i < height; i++) fn.set(xPointer[i]!, i32.add(get(xPointer[i - 1]!), get(xRowBytes)));
+    fn.set(weightPointer, get(panelWeights));
+    fn.set(xRowEnd, i32.add(get(xTile), get(xRowBytes)));
     // K rounded down to a multiple of kUnroll, in bytes: xRowBytes & −(4 · kUnroll).
-    set(xUnrolledEnd, i32.add(get(xTile), i32.and(get(xRowBytes), i32.const(-4 * kUnroll))));
+    fn.set(xUnrolledEnd, i32.add(get(xTile), i32.and(get(xRowBytes), i32.const(-4 * kUnroll))));
 
     // Main k loop, kUnroll steps per iteration; the loop condition follows row 0's pointer.
     fn.block(`unrolledDone${height}`, () => {
@@ -291,37 +287,37 @@ function buildMatmul(tileRows: number, kUnroll: number) {
       fn.loop(`tiles${height}`, () => {
         fn.brIf(`tilesDone${height}`, i32.ltU(get(rowsLeft), i32.const(height)));
         emitTile(height);
-        increment(xTile, i32.mul(get(xRowBytes), i32.const(height)));
-        increment(outTile, i32.mul(get(outRowBytes), i32.const(height)));
-        set(rowsLeft, i32.sub(get(rowsLeft), i32.const(height)));
+        fn.increment(xTile, i32.mul(get(xRowBytes), i32.const(height)));
+        fn.increment(outTile, i32.mul(get(outRowBytes), i32.const(height)));
+        fn.set(rowsLeft, i32.sub(get(rowsLeft), i32.const(height)));
         fn.brIf(`tiles${height}`, i32.const(1));
       });
     });
   };
 
-  set(xRowBytes, i32.mul(get(inFeatures), i32.const(4)));
-  set(outRowBytes, i32.mul(get(outFeatures), i32.const(4)));
-  set(panelBytes, i32.mul(get(xRowBytes), i32.const(featuresPerPanel)));
-  set(featureStart, i32.const(0));
-  set(panelWeights, get(weights));
-  set(panelBias, get(bias));
+  fn.set(xRowBytes, i32.mul(get(inFeatures), i32.const(4)));
+  fn.set(outRowBytes, i32.mul(get(outFeatures), i32.const(4)));
+  fn.set(panelBytes, i32.mul(get(xRowBytes), i32.const(featuresPerPanel)));
+  fn.set(featureStart, i32.const(0));
+  fn.set(panelWeights, get(weights));
+  fn.set(panelBias, get(bias));
   fn.block('panelsDone', () => {
     fn.loop('panels', () => {
       fn.brIf('panelsDone', i32.geU(get(featureStart), get(outFeatures)));
       const featuresLeft = i32.sub(get(outFeatures), get(featureStart));
-      set(validFeatures, select(i32.const(featuresPerPanel), featuresLeft, i32.geU(featuresLeft, i32.const(featuresPerPanel))));
-      set(biasLow, v128.load(get(panelBias), 0));
-      set(biasHigh, v128.load(get(panelBias), 16));
-      set(rowsLeft, get(rows));
-      set(xTile, get(x));
-      set(outTile, i32.add(get(out), i32.mul(get(featureStart), i32.const(4))));
+      fn.set(validFeatures, select(i32.const(featuresPerPanel), featuresLeft, i32.geU(featuresLeft, i32.const(featuresPerPanel))));
+      fn.set(biasLow, v128.load(get(panelBias), 0));
+      fn.set(biasHigh, v128.load(get(panelBias), 16));
+      fn.set(rowsLeft, get(rows));
+      fn.set(xTile, get(x));
+      fn.set(outTile, i32.add(get(out), i32.mul(get(featureStart), i32.const(4))));
 
       emitTileLoop(tileRows);
       if (tileRows > 1) emitTileLoop(1);
 
-      increment(featureStart, i32.const(featuresPerPanel));
-      increment(panelWeights, get(panelBytes));
-      increment(panelBias, i32.const(featuresPerPanel * 4));
+      fn.increment(featureStart, i32.const(featuresPerPanel));
+      fn.increment(panelWeights, get(panelBytes));
+      fn.increment(panelBias, i32.const(featuresPerPanel * 4));
       fn.brIf('panels', i32.const(1));
     });
   });

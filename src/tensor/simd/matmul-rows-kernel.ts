@@ -51,7 +51,6 @@
 
 import {
   type Bytes,
-  type Local,
   FunctionBuilder,
   f32,
   f32x4,
@@ -118,8 +117,6 @@ export function buildMatmulRows(shape: RowsKernelShape, exportName: string): Fun
     { name: 'outStride', type: I32 },
   ]);
   const get = local.get;
-  const set = (l: Local, value: Bytes) => fn.emit(local.set(l, value));
-  const increment = (l: Local, by: Bytes) => set(l, i32.add(get(l), by));
   const out = fn.param('out'), x = fn.param('x'), weights = fn.param('weights'), bias = fn.param('bias');
   const rows = fn.param('rows'), inFeatures = fn.param('inFeatures'), outFeatures = fn.param('outFeatures');
   const outStride = fn.param('outStride');
@@ -149,28 +146,28 @@ export function buildMatmulRows(shape: RowsKernelShape, exportName: string): Fun
 
   /** One k step of `height` rows × `width` features: 4 floats (`load` = v128.load) or 1 (`load32Zero`). */
   const emitKStep = (height: number, width: number, load: (address: Bytes) => Bytes, stepBytes: number) => {
-    for (let i = 0; i < height; i++) set(xVector[i]!, load(get(xPointer[i]!)));
+    for (let i = 0; i < height; i++) fn.set(xVector[i]!, load(get(xPointer[i]!)));
     for (let j = 0; j < width; j++) {
-      set(weightVector, load(get(weightPointer[j]!)));
+      fn.set(weightVector, load(get(weightPointer[j]!)));
       for (let i = 0; i < height; i++) {
         const acc = accumulator[i]![j]!;
-        set(acc, f32x4.add(get(acc), f32x4.mul(get(xVector[i]!), get(weightVector))));
+        fn.set(acc, f32x4.add(get(acc), f32x4.mul(get(xVector[i]!), get(weightVector))));
       }
     }
-    for (let i = 0; i < height; i++) increment(xPointer[i]!, i32.const(stepBytes));
-    for (let j = 0; j < width; j++) increment(weightPointer[j]!, i32.const(stepBytes));
+    for (let i = 0; i < height; i++) fn.increment(xPointer[i]!, i32.const(stepBytes));
+    for (let j = 0; j < width; j++) fn.increment(weightPointer[j]!, i32.const(stepBytes));
   };
 
   /** A tile of `height` rows × `width` features at xTile / groupWeights: all k, then the sums and stores. */
   const emitTile = (height: number, width: number) => {
     const label = `${height}x${width}`;
-    for (let i = 0; i < height; i++) for (let j = 0; j < width; j++) set(accumulator[i]![j]!, f32x4.const(0));
-    set(xPointer[0]!, get(xTile));
-    for (let i = 1; i < height; i++) set(xPointer[i]!, i32.add(get(xPointer[i - 1]!), get(rowBytes)));
-    set(weightPointer[0]!, get(groupWeights));
-    for (let j = 1; j < width; j++) set(weightPointer[j]!, i32.add(get(weightPointer[j - 1]!), get(rowBytes)));
-    set(xVectorEnd, i32.add(get(xTile), get(vectorPartBytes)));
-    set(xRowEnd, i32.add(get(xTile), get(rowBytes)));
+    for (let i = 0; i < height; i++) for (let j = 0; j < width; j++) fn.set(accumulator[i]![j]!, f32x4.const(0));
+    fn.set(xPointer[0]!, get(xTile));
+    for (let i = 1; i < height; i++) fn.set(xPointer[i]!, i32.add(get(xPointer[i - 1]!), get(rowBytes)));
+    fn.set(weightPointer[0]!, get(groupWeights));
+    for (let j = 1; j < width; j++) fn.set(weightPointer[j]!, i32.add(get(weightPointer[j - 1]!), get(rowBytes)));
+    fn.set(xVectorEnd, i32.add(get(xTile), get(vectorPartBytes)));
+    fn.set(xRowEnd, i32.add(get(xTile), get(rowBytes)));
 
     // Main loop: 4 k per step; the condition follows row 0's pointer.
     fn.block(`vectorsDone${label}`, () => {
@@ -207,9 +204,9 @@ export function buildMatmulRows(shape: RowsKernelShape, exportName: string): Fun
       fn.loop(`tiles${label}`, () => {
         fn.brIf(`tilesDone${label}`, i32.ltU(get(rowsLeft), i32.const(height)));
         emitTile(height, width);
-        increment(xTile, i32.mul(get(rowBytes), i32.const(height)));
-        increment(outTile, i32.mul(get(outRowBytes), i32.const(height)));
-        set(rowsLeft, i32.sub(get(rowsLeft), i32.const(height)));
+        fn.increment(xTile, i32.mul(get(rowBytes), i32.const(height)));
+        fn.increment(outTile, i32.mul(get(outRowBytes), i32.const(height)));
+        fn.set(rowsLeft, i32.sub(get(rowsLeft), i32.const(height)));
         fn.brIf(`tiles${label}`, i32.const(1));
       });
     });
@@ -220,28 +217,28 @@ export function buildMatmulRows(shape: RowsKernelShape, exportName: string): Fun
     fn.block(`groupsDone${width}`, () => {
       fn.loop(`groups${width}`, () => {
         fn.brIf(`groupsDone${width}`, i32.ltU(get(featuresLeft), i32.const(width)));
-        set(rowsLeft, get(rows));
-        set(xTile, get(x));
-        set(outTile, get(groupOut));
+        fn.set(rowsLeft, get(rows));
+        fn.set(xTile, get(x));
+        fn.set(outTile, get(groupOut));
         // Full tiles, then the rows left in tiles of half the height, a quarter… down to one row
         // (for 4-row tiles: 4, 2, 1), so that a short batch's last rows are not all one-row tiles.
         for (let height = tileRows; height >= 1; height = height === 1 ? 0 : Math.max(1, height >> 1)) emitTileLoop(height, width);
-        increment(groupWeights, i32.mul(get(rowBytes), i32.const(width)));
-        increment(groupBias, i32.const(width * 4));
-        increment(groupOut, i32.const(width * 4));
-        set(featuresLeft, i32.sub(get(featuresLeft), i32.const(width)));
+        fn.increment(groupWeights, i32.mul(get(rowBytes), i32.const(width)));
+        fn.increment(groupBias, i32.const(width * 4));
+        fn.increment(groupOut, i32.const(width * 4));
+        fn.set(featuresLeft, i32.sub(get(featuresLeft), i32.const(width)));
         fn.brIf(`groups${width}`, i32.const(1));
       });
     });
   };
 
-  set(rowBytes, i32.mul(get(inFeatures), i32.const(4)));
-  set(outRowBytes, i32.mul(get(outStride), i32.const(4)));
-  set(vectorPartBytes, i32.and(get(rowBytes), i32.const(-vectorBytes)));
-  set(featuresLeft, get(outFeatures));
-  set(groupWeights, get(weights));
-  set(groupBias, get(bias));
-  set(groupOut, get(out));
+  fn.set(rowBytes, i32.mul(get(inFeatures), i32.const(4)));
+  fn.set(outRowBytes, i32.mul(get(outStride), i32.const(4)));
+  fn.set(vectorPartBytes, i32.and(get(rowBytes), i32.const(-vectorBytes)));
+  fn.set(featuresLeft, get(outFeatures));
+  fn.set(groupWeights, get(weights));
+  fn.set(groupBias, get(bias));
+  fn.set(groupOut, get(out));
   emitGroupLoop(tileFeatures);
   if (tileFeatures > 1) emitGroupLoop(1);
   return fn.finish(exportName);

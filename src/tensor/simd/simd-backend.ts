@@ -134,7 +134,7 @@ export interface SimdBackend extends LinearBackend {
   readonly copiedWeightBytes: number;
   /** The attention step on the kernel (simd-attention.ts); see LinearBackend.attention. */
   attention(context: Float32Array, qkv: Float32Array, sequenceStarts: Int32Array, shape: AttentionShape, scratch: AttentionScratch): void;
-  /** Packs row blocks block by block (see LinearBackend.prepareRowBlocks). */
+  /** Row blocks used where they lie when in the memory, else copied in (see LinearBackend.prepareRowBlocks). */
   prepareRowBlocks(blocks: readonly Float32Array[], outFeatures: number, inFeatures: number): PreparedLinear;
   /** Add & Norm on the kernel (layer-norm-kernel.ts); see LinearBackend.addLayerNorm. */
   addLayerNorm: typeof addLayerNorm;
@@ -332,7 +332,7 @@ class SimdLinearBackend implements SimdBackend {
   /**
    * The calling thread's attention scratch (simd-attention.ts), reserved with one per worker by
    * the first `allocate`: before any view exists that growing an unshared memory could detach,
-   * and only by backends that compute (a backend that only packs weights needs none).
+   * and only by backends that compute (a backend that only prepares weights needs none).
    */
   private attentionScratch: SimdAttentionScratch | null = null;
   /** Byte address of [2, layerNormMaxDim] floats: γ then β of the current Add & Norm (same reservation). */

@@ -18,7 +18,7 @@
  * time, splatted), the exponentials and their sum, then a multiplication by 1/sum.
  */
 
-import { type Bytes, type Local, FunctionBuilder, f32, f32x4, i32, local, v128, valueType, type FunctionDefinition } from './wasm-assembler.ts';
+import { type Local, FunctionBuilder, f32, f32x4, i32, local, v128, valueType, type FunctionDefinition } from './wasm-assembler.ts';
 import { softmaxExportName } from './kernel-interface.ts';
 import { emitExp } from './vector-math.ts';
 
@@ -30,7 +30,6 @@ export function buildSoftmax(): FunctionDefinition {
     { name: 'length', type: I32 },
   ]);
   const get = local.get;
-  const set = (l: Local, value: Bytes) => fn.emit(local.set(l, value));
   const address = fn.param('address');
   const rows = fn.param('rows');
   const length = fn.param('length');
@@ -49,12 +48,12 @@ export function buildSoftmax(): FunctionDefinition {
 
   /** A loop of `body` over the row's whole vectors, then of `tail` over its last values. */
   const overRow = (name: string, body: () => void, tail: () => void): void => {
-    set(at, get(rowStart));
+    fn.set(at, get(rowStart));
     fn.block(`${name}VectorsDone`, () => {
       fn.brIf(`${name}VectorsDone`, i32.eq(get(at), get(vectorsEnd)));
       fn.loop(`${name}Vectors`, () => {
         body();
-        set(at, i32.add(get(at), i32.const(16)));
+        fn.set(at, i32.add(get(at), i32.const(16)));
         fn.brIf(`${name}Vectors`, i32.ne(get(at), get(vectorsEnd)));
       });
     });
@@ -62,58 +61,58 @@ export function buildSoftmax(): FunctionDefinition {
       fn.brIf(`${name}TailDone`, i32.eq(get(at), get(rowEnd)));
       fn.loop(`${name}Tail`, () => {
         tail();
-        set(at, i32.add(get(at), i32.const(4)));
+        fn.set(at, i32.add(get(at), i32.const(4)));
         fn.brIf(`${name}Tail`, i32.ne(get(at), get(rowEnd)));
       });
     });
   };
   const lane = (vector: Local, i: number) => f32x4.extractLane(get(vector), i);
 
-  set(rowStart, get(address));
-  set(rowsEnd, i32.add(get(address), i32.mul(i32.mul(get(rows), get(length)), i32.const(4))));
+  fn.set(rowStart, get(address));
+  fn.set(rowsEnd, i32.add(get(address), i32.mul(i32.mul(get(rows), get(length)), i32.const(4))));
   fn.block('rowsDone', () => {
     fn.brIf('rowsDone', i32.eq(get(rowStart), get(rowsEnd)));
     fn.loop('rows', () => {
-      set(rowEnd, i32.add(get(rowStart), i32.mul(get(length), i32.const(4))));
-      set(vectorsEnd, i32.add(get(rowStart), i32.mul(i32.and(get(length), i32.const(-4)), i32.const(4))));
+      fn.set(rowEnd, i32.add(get(rowStart), i32.mul(get(length), i32.const(4))));
+      fn.set(vectorsEnd, i32.add(get(rowStart), i32.mul(i32.and(get(length), i32.const(-4)), i32.const(4))));
 
       // 1. the maximum
-      set(maxLanes, f32x4.const(-Infinity));
+      fn.set(maxLanes, f32x4.const(-Infinity));
       overRow(
         'max',
-        () => set(maxLanes, f32x4.max(get(maxLanes), v128.load(get(at), 0, 2))),
-        () => set(maxLanes, f32x4.max(get(maxLanes), v128.load32Splat(get(at)))),
+        () => fn.set(maxLanes, f32x4.max(get(maxLanes), v128.load(get(at), 0, 2))),
+        () => fn.set(maxLanes, f32x4.max(get(maxLanes), v128.load32Splat(get(at)))),
       );
-      set(max, f32x4.splat(f32.max(f32.max(lane(maxLanes, 0), lane(maxLanes, 1)), f32.max(lane(maxLanes, 2), lane(maxLanes, 3)))));
+      fn.set(max, f32x4.splat(f32.max(f32.max(lane(maxLanes, 0), lane(maxLanes, 1)), f32.max(lane(maxLanes, 2), lane(maxLanes, 3)))));
 
       // 2. exp(s − max), stored, and summed
-      set(sumLanes, f32x4.const(0));
-      set(tailSum, f32.const(0));
+      fn.set(sumLanes, f32x4.const(0));
+      fn.set(tailSum, f32.const(0));
       overRow(
         'exp',
         () => {
           emitExp(fn, expRegisters, value, f32x4.sub(v128.load(get(at), 0, 2), get(max)));
           fn.emit(v128.store(get(at), get(value), 0, 2));
-          set(sumLanes, f32x4.add(get(sumLanes), get(value)));
+          fn.set(sumLanes, f32x4.add(get(sumLanes), get(value)));
         },
         () => {
           emitExp(fn, expRegisters, value, f32x4.sub(v128.load32Splat(get(at)), get(max)));
           fn.emit(f32.store(get(at), lane(value, 0)));
-          set(tailSum, f32.add(get(tailSum), lane(value, 0)));
+          fn.set(tailSum, f32.add(get(tailSum), lane(value, 0)));
         },
       );
       const sum = f32.add(f32.add(f32.add(lane(sumLanes, 0), lane(sumLanes, 1)), f32.add(lane(sumLanes, 2), lane(sumLanes, 3))), get(tailSum));
-      set(inverse, f32.div(f32.const(1), sum));
+      fn.set(inverse, f32.div(f32.const(1), sum));
 
       // 3. divide by the sum
-      set(value, f32x4.splat(get(inverse)));
+      fn.set(value, f32x4.splat(get(inverse)));
       overRow(
         'scale',
         () => fn.emit(v128.store(get(at), f32x4.mul(v128.load(get(at), 0, 2), get(value)), 0, 2)),
         () => fn.emit(f32.store(get(at), f32.mul(f32.load(get(at)), get(inverse)))),
       );
 
-      set(rowStart, get(rowEnd));
+      fn.set(rowStart, get(rowEnd));
       fn.brIf('rows', i32.ne(get(rowStart), get(rowsEnd)));
     });
   });

@@ -405,6 +405,16 @@ export class FunctionBuilder {
     for (const instruction of instructions) this.code.push(...instruction);
   }
 
+  /** Appends `l = value` (local.set). */
+  set(l: Local, value: Bytes): void {
+    this.emit(local.set(l, value));
+  }
+
+  /** Appends `l = l + by` for an i32 local (a pointer or counter step). */
+  increment(l: Local, by: Bytes): void {
+    this.set(l, i32.add(local.get(l), by));
+  }
+
   /** `block $label ... end`: `br $label` jumps to after the end. */
   block(label: string, body: () => void): void {
     this.structured(opcode.block, label, body);
