@@ -130,6 +130,34 @@ const variantShapes: MatmulKernelShape[] = [
   { tileRows: 1, kUnroll: 1 },
 ];
 
+/**
+ * Median GFLOPS (CPU time) of each of `runs` (one matmul of `flops` each), timed in alternation:
+ * every round runs each once, so that a slow phase of the machine hits them all alike.
+ */
+function alternatingGflops(runs: readonly (() => void)[], flops: number, rounds: number): number[] {
+  const samples = runs.map(() => [] as number[]);
+  for (let round = 0; round < rounds + warmupCalls; round++) {
+    runs.forEach((run, i) => {
+      const start = process.cpuUsage();
+      run();
+      const used = process.cpuUsage(start);
+      if (round >= warmupCalls) samples[i]!.push((used.user + used.system) / 1000);
+    });
+  }
+  return samples.map((s) => flops / (Math.max(median(s), 0.001) * 1e6));
+}
+
+/** Lays out `totalBytes` (grown if needed) of `memory` from byte 16: successive 16-byte-aligned Float32Array views. */
+function memoryLayout(memory: WebAssembly.Memory, totalBytes: number): (length: number) => Float32Array {
+  if (memory.buffer.byteLength < totalBytes) memory.grow(Math.ceil((totalBytes - memory.buffer.byteLength) / 65536));
+  let next = 16;
+  return (length) => {
+    const view = new Float32Array(memory.buffer, next, length);
+    next += Math.ceil(length / 4) * 16;
+    return view;
+  };
+}
+
 /** Each variant is assembled now and run directly over one memory; variants alternate per round. */
 function benchVariants(): void {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536 });
@@ -143,31 +171,14 @@ function benchVariants(): void {
   for (const [rows, inFeatures, outFeatures] of shapes) {
     const packedLength = packedWeightLength(outFeatures, inFeatures);
     const biasLength = panelCount(outFeatures) * featuresPerPanel;
-    const totalBytes = 16 + 4 * (packedLength + biasLength + rows * (inFeatures + outFeatures)) + 64;
-    if (memory.buffer.byteLength < totalBytes) memory.grow(Math.ceil((totalBytes - memory.buffer.byteLength) / 65536));
-    let next = 16;
-    const take = (length: number) => {
-      const view = new Float32Array(memory.buffer, next, length);
-      next += Math.ceil(length / 4) * 16;
-      return view;
-    };
+    const take = memoryLayout(memory, 16 + 4 * (packedLength + biasLength + rows * (inFeatures + outFeatures)) + 64);
     const packed = take(packedLength); // [P, K, 8]
     packWeightPanels(packed, randomFill(new Float32Array(outFeatures * inFeatures)), outFeatures, inFeatures);
     const bias = take(biasLength); //     [P · 8]
     const x = randomFill(take(rows * inFeatures)); // [R, K]
     const out = take(rows * outFeatures); //           [R, N]
-    const flops = 2 * rows * inFeatures * outFeatures;
-    const samples = kernels.map(() => [] as number[]);
-    const rounds = repetitionsFor(rows);
-    for (let round = 0; round < rounds + warmupCalls; round++) {
-      kernels.forEach((matmul, i) => {
-        const start = process.cpuUsage();
-        matmul(out.byteOffset, x.byteOffset, packed.byteOffset, bias.byteOffset, rows, inFeatures, outFeatures);
-        const used = process.cpuUsage(start);
-        if (round >= warmupCalls) samples[i]!.push((used.user + used.system) / 1000);
-      });
-    }
-    const gflops = samples.map((s) => flops / (Math.max(median(s), 0.001) * 1e6));
+    const runs = kernels.map((matmul) => () => matmul(out.byteOffset, x.byteOffset, packed.byteOffset, bias.byteOffset, rows, inFeatures, outFeatures));
+    const gflops = alternatingGflops(runs, 2 * rows * inFeatures * outFeatures, repetitionsFor(rows));
     console.log(`${rows}×${inFeatures}×${outFeatures}`.padEnd(17) + gflops.map((g) => g.toFixed(1).padStart(9)).join(''));
   }
 }
@@ -204,14 +215,7 @@ function benchRowsVariants(): void {
   for (const [rows, inFeatures, outFeatures] of [...shapes, [2048, 384, 384], [2048, 384, 1536], [2048, 1536, 384]] as const) {
     const packedLength = packedWeightLength(outFeatures, inFeatures);
     const biasLength = panelCount(outFeatures) * featuresPerPanel;
-    const totalBytes = 16 + 4 * (outFeatures * inFeatures + packedLength + biasLength + rows * (inFeatures + outFeatures)) + 80;
-    if (memory.buffer.byteLength < totalBytes) memory.grow(Math.ceil((totalBytes - memory.buffer.byteLength) / 65536));
-    let next = 16;
-    const take = (length: number) => {
-      const view = new Float32Array(memory.buffer, next, length);
-      next += Math.ceil(length / 4) * 16;
-      return view;
-    };
+    const take = memoryLayout(memory, 16 + 4 * (outFeatures * inFeatures + packedLength + biasLength + rows * (inFeatures + outFeatures)) + 80);
     const weight = randomFill(take(outFeatures * inFeatures)); // [N, K]
     const packed = take(packedLength); //                         [P, K, 8]
     packWeightPanels(packed, weight, outFeatures, inFeatures);
@@ -230,18 +234,7 @@ function benchRowsVariants(): void {
         }
       },
     ];
-    const flops = 2 * rows * inFeatures * outFeatures;
-    const samples = runs.map(() => [] as number[]);
-    const rounds = rows > 64 ? 11 : repetitionsFor(rows);
-    for (let round = 0; round < rounds + warmupCalls; round++) {
-      runs.forEach((run, i) => {
-        const start = process.cpuUsage();
-        run();
-        const used = process.cpuUsage(start);
-        if (round >= warmupCalls) samples[i]!.push((used.user + used.system) / 1000);
-      });
-    }
-    const gflops = samples.map((s) => flops / (Math.max(median(s), 0.001) * 1e6));
+    const gflops = alternatingGflops(runs, 2 * rows * inFeatures * outFeatures, rows > 64 ? 11 : repetitionsFor(rows));
     console.log(`${rows}×${inFeatures}×${outFeatures}`.padEnd(17) + gflops.map((g) => g.toFixed(1).padStart(10)).join(''));
   }
 }
