@@ -138,6 +138,10 @@ class BackgroundTableRead implements DeferredWeightBytes {
   readonly complete: Promise<void>;
   private readonly chunkDone: Uint8Array; // 1 once chunk i is in
   private failure: Error | null = null;
+  private readonly closeFile: () => void;
+  private backgroundDone = false;
+  private rowReadsInFlight = 0;
+  private closed = false;
 
   constructor(
     private readonly fd: number,
@@ -148,8 +152,15 @@ class BackgroundTableRead implements DeferredWeightBytes {
     private readonly path: string,
   ) {
     this.chunkDone = new Uint8Array(Math.ceil((end - start) / CHUNK_BYTES));
-    this.complete = this.readAllChunks().finally(closeFile);
-    this.complete.catch((error: unknown) => (this.failure = error as Error));
+    this.closeFile = closeFile;
+    this.complete = this.readAllChunks().then(
+      () => this.backgroundReadEnded(null),
+      (error: unknown) => {
+        this.backgroundReadEnded(error as Error);
+        throw error;
+      },
+    );
+    this.complete.catch(() => {}); // the encoder reports it, through `complete` or `readRanges`
   }
 
   async readRanges(ranges: readonly ByteRange[]): Promise<void> {
@@ -162,7 +173,32 @@ class BackgroundTableRead implements DeferredWeightBytes {
     if (missing.length === 0) return;
     if (this.failure !== null) throw this.failure;
     // Same bytes as the chunk read that may be writing them now: either write leaves the file's bytes.
-    await Promise.all(missing.map(([from, to]) => readSlice(this.fd, this.bytes, from, to, this.path)));
+    // The file stays open until these reads are done, even if the background read ends first.
+    this.rowReadsInFlight++;
+    try {
+      await Promise.all(missing.map(([from, to]) => readSlice(this.fd, this.bytes, from, to, this.path)));
+    } finally {
+      this.rowReadsInFlight--;
+      this.closeWhenIdle();
+    }
+  }
+
+  /** Records the background read's end (and its error), then closes the file unless rows are being read. */
+  private backgroundReadEnded(failure: Error | null): void {
+    this.failure = failure;
+    this.backgroundDone = true;
+    this.closeWhenIdle();
+  }
+
+  /**
+   * Closes the file once the background read has ended and no row read is running. Closing it
+   * under a running read made that read fail (EBADF), or worse, read another file opened meanwhile
+   * under the same descriptor number.
+   */
+  private closeWhenIdle(): void {
+    if (!this.backgroundDone || this.rowReadsInFlight > 0 || this.closed) return;
+    this.closed = true;
+    this.closeFile();
   }
 
   private chunksDone(from: number, to: number): boolean {

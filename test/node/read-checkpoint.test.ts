@@ -3,6 +3,7 @@
  * arrives in the background, rows asked for early are read on their own, and whatever cannot be
  * deferred safely is read whole. Checked against the file's own bytes.
  */
+import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +80,23 @@ describe('readCheckpoint', () => {
     await deferred!.complete;
     await deferred!.readRanges(ranges); // after completion: nothing to read, still fine
     expect(Buffer.compare(Buffer.from(bytes), file)).toBe(0);
+  });
+
+  it('keeps the file open for rows asked for while the background read ends (no read on a closed descriptor)', async () => {
+    const path = writeCheckpoint('race.safetensors', f32Table()); // one chunk
+    const file = readFileSync(path);
+    const [start, end] = tableRange(file);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { bytes, deferred } = await readCheckpoint(path);
+      // Fill libuv's thread pool (4 threads) so that the row read below queues behind this work,
+      // while the background read, issued earlier, finishes first and the file would be closed.
+      const poolWork = Array.from({ length: 4 }, () => new Promise((resolve) => pbkdf2('x', 'y', 60_000, 32, 'sha256', resolve)));
+      const rows = deferred!.readRanges([[start, end]]);
+      await expect(rows).resolves.toBeUndefined();
+      await Promise.all(poolWork);
+      await deferred!.complete;
+      expect(Buffer.compare(Buffer.from(bytes), file)).toBe(0);
+    }
   });
 
   it('refuses ranges outside the table', async () => {
