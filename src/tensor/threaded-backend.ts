@@ -78,7 +78,7 @@ const ROW_TILE = 2;
 /** Starts the workers and resolves once all of them are ready. */
 export async function createThreadedBackend(options: ThreadedBackendOptions): Promise<ThreadedBackend> {
   const { threads, spawnWorker, waitForWorkers } = options;
-  const pool = await LinearWorkerPool.start(threads, spawnWorker, waitForWorkers === undefined ? {} : { waitForWorkers });
+  const pool = await LinearWorkerPool.start(threads, spawnWorker, { waitForWorkers });
   return new ThreadedLinearBackend(pool);
 }
 
@@ -92,7 +92,7 @@ export async function createThreadedSimdBackend(
 ): Promise<SimdBackend> {
   const { threads, spawnWorker, waitForWorkers, ...memoryOptions } = options;
   const { createSimdBackend } = await import('./simd/simd-backend.ts');
-  const pool = await LinearWorkerPool.start(threads, spawnWorker, waitForWorkers === undefined ? {} : { waitForWorkers });
+  const pool = await LinearWorkerPool.start(threads, spawnWorker, { waitForWorkers });
   try {
     return await createSimdBackend({ ...memoryOptions, sharedMemory: true, pool });
   } catch (error) {

@@ -117,7 +117,7 @@ export class LinearWorkerPool {
   static async start(
     threads: number,
     spawnWorker: SpawnLinearWorker | undefined,
-    { waitForWorkers = true }: { waitForWorkers?: boolean } = {},
+    { waitForWorkers = true }: { waitForWorkers?: boolean | undefined } = {},
   ): Promise<LinearWorkerPool> {
     if (!Number.isSafeInteger(threads) || threads < 1 || threads > 256) {
       throw new ThreadedBackendError(`threads must be an integer from 1 to 256, got ${threads}`);
