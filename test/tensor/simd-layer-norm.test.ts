@@ -49,6 +49,28 @@ describe('SIMD Add & Norm', () => {
     backend.dispose();
   });
 
+  it('gives the same bits with γ and β in its memory (read where they lie) as with γ and β copied in', async () => {
+    const backend = await createSimdBackend();
+    const [rows, dim] = [5, 64];
+    const gammaValues = randomArray(dim, 94, 1);
+    const betaValues = randomArray(dim, 95, 0.5);
+    const workspace = backend.allocate(2 * dim + 3 * rows * dim);
+    const [gamma, beta] = [workspace.subarray(0, dim), workspace.subarray(dim, 2 * dim)];
+    gamma.set(gammaValues);
+    beta.set(betaValues);
+    const x = workspace.subarray(2 * dim, 2 * dim + rows * dim);
+    x.set(randomArray(rows * dim, 96, 3));
+    const residual = workspace.subarray(2 * dim + rows * dim, 2 * dim + 2 * rows * dim);
+    residual.set(randomArray(rows * dim, 97, 2));
+    const out = workspace.subarray(2 * dim + 2 * rows * dim);
+    backend.addLayerNorm(out, x, residual, gammaValues, betaValues, rows, dim, 1e-12); // copied in
+    const fromCopies = [...out];
+    out.fill(0);
+    backend.addLayerNorm(out, x, residual, gamma, beta, rows, dim, 1e-12); // in place
+    expect([...out]).toEqual(fromCopies);
+    backend.dispose();
+  });
+
   it('refuses arrays that are not in its memory, by name', async () => {
     const backend = await createSimdBackend();
     const inside = backend.allocate(8);

@@ -335,7 +335,7 @@ class SimdLinearBackend implements SimdBackend {
    * and only by backends that compute (a backend that only prepares weights needs none).
    */
   private attentionScratch: SimdAttentionScratch | null = null;
-  /** Byte address of [2, layerNormMaxDim] floats: γ then β of the current Add & Norm (same reservation). */
+  /** Byte address of [2, layerNormMaxDim] floats: γ then β of an Add & Norm whose γ, β are not in the memory (same reservation). */
   private layerNormParams = -1;
 
   private reserveScratches(): void {
@@ -515,8 +515,9 @@ class SimdLinearBackend implements SimdBackend {
 
   /**
    * out = LayerNorm(x + residual) with the kernel module's `addLayerNorm` (layer-norm-kernel.ts)
-   * on the calling thread; γ and β (checkpoint views) are copied into the memory first. Widths
-   * that are not a multiple of 4 (or above layerNormMaxDim) take the plain `addLayerNorm`.
+   * on the calling thread; γ and β are read where they lie when in the memory, else copied into
+   * its γ/β slot first. Widths that are not a multiple of 4 (or above layerNormMaxDim) take the
+   * plain `addLayerNorm`.
    */
   addLayerNorm(
     out: Float32Array,
@@ -542,10 +543,9 @@ class SimdLinearBackend implements SimdBackend {
     const outAddress = this.addressOf(out, 'out', needed, neededText, 'addLayerNorm');
     const xAddress = this.addressOf(x, 'x', needed, neededText, 'addLayerNorm');
     const residualAddress = this.addressOf(residual, 'residual', needed, neededText, 'addLayerNorm');
-    const params = new Float32Array(this.currentBuffer(), this.layerNormParams, 2 * dim); // [γ, β]
-    params.set(gamma);
-    params.set(beta, dim);
-    this.kernel.addLayerNorm(outAddress, xAddress, residualAddress, this.layerNormParams, this.layerNormParams + dim * 4, rows, dim, eps);
+    const gammaAddress = this.addressInMemory(gamma, this.layerNormParams); //          [dim]
+    const betaAddress = this.addressInMemory(beta, this.layerNormParams + dim * 4); // [dim]
+    this.kernel.addLayerNorm(outAddress, xAddress, residualAddress, gammaAddress, betaAddress, rows, dim, eps);
   }
 
   /** Marks the backend unusable and ends its workers. The memory is freed when nothing references it. */
@@ -563,11 +563,19 @@ class SimdLinearBackend implements SimdBackend {
       const got = bias instanceof Float32Array ? `${bias.length} elements` : 'not a Float32Array';
       throw new SimdBackendError(`linear: bias must be a Float32Array of outFeatures = ${prepared.outFeatures}, got ${got}`);
     }
-    if (bias !== null && this.liveBuffers.has(bias.buffer)) return bias.byteOffset;
-    const slot = new Float32Array(this.currentBuffer(), prepared.biasSlot, prepared.outFeatures); // [N]
-    if (bias === null) slot.fill(0);
-    else slot.set(bias);
+    if (bias !== null) return this.addressInMemory(bias, prepared.biasSlot);
+    new Float32Array(this.currentBuffer(), prepared.biasSlot, prepared.outFeatures).fill(0); // [N]
     return prepared.biasSlot;
+  }
+
+  /**
+   * The byte address of `values` for the kernel: its own when it lies in the memory (e.g. the
+   * checkpoint read into it), else `slot`'s, with the values copied there.
+   */
+  private addressInMemory(values: Float32Array, slot: number): number {
+    if (this.liveBuffers.has(values.buffer)) return values.byteOffset;
+    new Float32Array(this.currentBuffer(), slot, values.length).set(values);
+    return slot;
   }
 
   /** The byte address of `view` in the memory, after checking that it is a live view of it. */
