@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { base64ToFloat32 } from '../../src/server/index.ts';
-import { InstrumentedEncoder, postJson, rawRequest, startTestServer, tinyEncoder, type TestServer } from './helpers.ts';
+import { InstrumentedEncoder, postJson, rawRequest, startTestServer, tinyEncoder, waitFor, type TestServer } from './helpers.ts';
 
 const TEXTS = [
   'A man is eating food.',
@@ -153,7 +153,8 @@ describe('micro-batching over HTTP', () => {
     try {
       instrumented.hold(); // the first pass waits, so the others queue behind it
       const requests = TEXTS.map((text) => postJson(merged.origin, '/v1/embeddings', { input: [text] }));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Every request has arrived: one in the held pass, the rest queued behind it.
+      await waitFor(() => instrumented.batchSizes.reduce((a, b) => a + b, 0) + merged.server.batcher.queuedSequences === TEXTS.length, 10_000, 'all requests');
       instrumented.release();
       const responses = await Promise.all(requests);
       responses.forEach((response, i) => {
@@ -174,7 +175,7 @@ describe('micro-batching over HTTP', () => {
     try {
       instrumented.hold();
       const requests = TEXTS.slice(0, 4).map((text) => postJson(single.origin, '/v1/embeddings', { input: [text, text] }));
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await waitFor(() => instrumented.batchSizes.reduce((a, b) => a + b, 0) + single.server.batcher.queuedSequences === 8, 10_000, 'all requests');
       instrumented.release();
       const responses = await Promise.all(requests);
       responses.forEach((response, i) => expectSameVector(response.json.data[1].embedding, expected[i]!));
