@@ -91,7 +91,7 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
   const encoderParts = encoderOptions(options);
   // On the SIMD backend, the checkpoint is read straight into its WebAssembly memory, and the
   // backend starts as soon as that memory exists (node/simd-weights.ts).
-  const simdWeights = await simdWeightMemory(encoderParts);
+  const simdWeights = simdWeightMemory(encoderParts);
   // Start the backend (workers, WebAssembly compilation) now: it gets ready while the folder is read.
   const backend = simdWeights?.backend ?? resolveBackend(encoderParts);
   if (backend instanceof Promise) backend.catch(() => {}); // reported by the encoder, not as unhandled

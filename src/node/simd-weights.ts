@@ -4,10 +4,10 @@
  *
  * The SIMD kernel for the linear layers reads the weights as the checkpoint stores them
  * (tensor/simd/matmul-rows-kernel.ts), and the backend uses any weight or bias that already lies
- * in its memory where it is. So the file is read into the memory, from byte 16 on (address 0
- * stays unused), and the backend allocates its workspace above it:
+ * in its memory where it is. So the file is read into the memory, from byte 64 on (see
+ * `fileOffsetInMemory` for where exactly, and why), and the backend allocates its workspace above it:
  *
- *   memory: [16-31 unused bytes][ model.safetensors … ][ block tables, bias slots, activations … ]
+ *   memory: [64-79 unused bytes][ model.safetensors … ][ block tables, bias slots, activations … ]
  *
  * Loading then copies nothing: the weights are held once (as with the JS backends), and no time
  * goes into moving 42 MB of linear weights into the memory. The memory is shared (a
@@ -19,13 +19,10 @@
  */
 
 import type { LinearBackend } from '../tensor/backend.ts';
-import { workerOptions, type BackendOptions } from '../model/backend-choice.ts';
+import { resolveBackend, workerOptions, type BackendOptions } from '../model/backend-choice.ts';
+import { fileOffsetInMemory, MAX_WASM_PAGES } from './read-large-file.ts';
 
-/** The file starts at this address or up to 15 bytes later (address 0 never names a buffer). */
-const MIN_FILE_ADDRESS = 16;
 const PAGE_BYTES = 65536;
-/** A shared memory must declare a maximum: the wasm32 limit, 4 GiB (address space only). */
-const MAXIMUM_PAGES = 65536;
 
 export interface SimdWeightMemory {
   /**
@@ -35,36 +32,43 @@ export interface SimdWeightMemory {
    * weights 8 bytes off that alignment made single-sentence latency 20-45% slower.
    */
   allocate(size: number, alignedByte: number): Uint8Array;
-  /** The SIMD backend over that memory; settles after `allocate` was called. */
+  /** The SIMD backend over that memory (the usual choice where SIMD does not compile); settles after `allocate` was called. */
   backend: Promise<LinearBackend>;
 }
 
 /**
- * A SimdWeightMemory when the encoder will run on the SIMD backend (`backend` 'simd', or 'auto'
- * where SIMD compiles); null otherwise, including 'simd' where it cannot compile (the encoder's
- * usual backend choice then reports that).
+ * A SimdWeightMemory when the encoder may run on the SIMD backend (`backend` 'simd' or 'auto');
+ * null otherwise. Returned at once, so that the read starts without waiting for the backend's
+ * module: whether SIMD compiles here is asked once the memory exists, and where it does not, the
+ * backend is the usual choice's (JS for 'auto', a clear error for 'simd'), over weights that then
+ * simply lie in a WebAssembly memory.
  */
-export async function simdWeightMemory(options: BackendOptions): Promise<SimdWeightMemory | null> {
+export function simdWeightMemory(options: BackendOptions): SimdWeightMemory | null {
   const { backend = 'js', threads = 1 } = options;
   if (backend !== 'simd' && backend !== 'auto') return null;
   if (!Number.isInteger(threads) || threads < 1) return null; // reported by the usual backend choice
-  const simd = await import('../tensor/simd/simd-backend.ts');
-  if (!simd.simdSupported()) return null;
+  if (typeof WebAssembly !== 'object') return null;
 
+  // Asked for now (the adapter has been loading it since its own import), not once the memory
+  // exists: the caller's thread is busy building the tokenizer right after the read starts.
+  const simdModule = import('../tensor/simd/simd-backend.ts');
   let placeFile!: (placed: { memory: WebAssembly.Memory; firstFreeByte: number }) => void;
   const placed = new Promise<{ memory: WebAssembly.Memory; firstFreeByte: number }>((resolve) => (placeFile = resolve));
   const created = placed.then(async ({ memory, firstFreeByte }): Promise<LinearBackend> => {
+    const simd = await simdModule;
+    if (!simd.simdSupported()) return resolveBackend(options);
     if (threads === 1) return simd.createSimdBackend({ sharedMemory: true, memory, firstFreeByte });
     const { createThreadedSimdBackend } = await import('../tensor/threaded-backend.ts');
     return createThreadedSimdBackend({ threads, memory, firstFreeByte, ...workerOptions(options) });
   });
   return {
     allocate(size: number, alignedByte: number): Uint8Array {
-      const fileAddress = MIN_FILE_ADDRESS + ((16 - (alignedByte % 16)) % 16);
+      const fileAddress = fileOffsetInMemory(alignedByte);
       const firstFreeByte = fileAddress + size;
       let memory: WebAssembly.Memory;
       try {
-        memory = new WebAssembly.Memory({ initial: Math.ceil(firstFreeByte / PAGE_BYTES), maximum: MAXIMUM_PAGES, shared: true });
+        // A shared memory must declare a maximum: the wasm32 limit (address space only, it grows for the workspace).
+        memory = new WebAssembly.Memory({ initial: Math.ceil(firstFreeByte / PAGE_BYTES), maximum: MAX_WASM_PAGES, shared: true });
       } catch (error) {
         throw new Error(`could not create a WebAssembly memory of ${firstFreeByte} bytes for the weights: ${(error as Error).message}`);
       }

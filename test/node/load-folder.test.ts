@@ -7,7 +7,7 @@
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadSentenceEncoder, readModelFolder, SentenceEncoder } from '../../src/node.ts';
 import { writeSyntheticModelFolder } from '../../src/node/synthetic-folder.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
@@ -98,12 +98,34 @@ describe('loadSentenceEncoder on the SIMD backend', () => {
       expect((await simdBackendOf(encoder)).copiedWeightBytes, `threads ${threads}: weights copied`).toBe(0);
       encoder.dispose();
     }
-    // The same weights handed to fromParts in a plain ArrayBuffer are copied in: the check above can fail.
+    // The same weights handed to fromParts in a buffer outside the backend's memory are copied in: the check above can fail.
     const parts = await readModelFolder(tiny);
     const fromParts = SentenceEncoder.fromParts({ ...parts, weights: parts.weights!, backend: 'simd', threads: 1 });
     await fromParts.ready();
     expect((await simdBackendOf(fromParts)).copiedWeightBytes).toBeGreaterThan(0);
     fromParts.dispose();
+  });
+});
+
+describe('loadSentenceEncoder where SIMD does not compile', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it("'auto' falls back to JS over the weights already read into a WebAssembly memory; 'simd' is a clear error", async () => {
+    const reference = await loadSentenceEncoder(tiny, { threads: 1 });
+    const want = await reference.embed(['A man is eating food.']);
+    reference.dispose();
+    vi.stubGlobal('WebAssembly', Object.assign(Object.create(WebAssembly) as typeof WebAssembly, { validate: () => false })); // the SIMD probe is refused
+    for (const threads of [1, 2]) {
+      const encoder = await loadSentenceEncoder(tiny, { backend: 'auto', threads });
+      expect(await encoder.embed(['A man is eating food.']), `threads ${threads}`).toEqual(want);
+      expect((await simdBackendOf(encoder)).name, `threads ${threads}`).not.toMatch(/simd/i);
+      encoder.dispose();
+    }
+    const refused = await loadSentenceEncoder(tiny, { backend: 'simd', threads: 1 }); // the backend is asynchronous: ready() reports it
+    await expect(refused.ready()).rejects.toThrow(/'simd' is unavailable here: this runtime cannot compile WebAssembly SIMD/);
+    refused.dispose();
   });
 });
 

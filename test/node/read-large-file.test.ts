@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readLargeFile } from '../../src/node/read-large-file.ts';
+import { fileOffsetInMemory, readLargeFile } from '../../src/node/read-large-file.ts';
 import { mulberry32 } from '../../src/model/synthetic.ts';
 
 const directory = mkdtempSync(join(tmpdir(), 'minilm-read-'));
@@ -27,11 +27,32 @@ describe('readLargeFile', () => {
       writeFileSync(path, randomBytes(size, size + 1));
       const bytes = await readLargeFile(path);
       expect(bytes.byteLength).toBe(size);
-      expect(bytes.byteOffset).toBe(0);
-      expect(bytes.buffer.byteLength).toBe(size); // a buffer of its own: tensors may be views of it
-      expect(Buffer.compare(Buffer.from(bytes.buffer, 0, size), readFileSync(path))).toBe(0);
+      // In a page-aligned memory of its own (tensors may be views of it), where fileOffsetInMemory says.
+      expect(bytes.byteOffset).toBe(fileOffsetInMemory(0));
+      expect(bytes.buffer.byteLength).toBeLessThan(fileOffsetInMemory(0) + size + 65536);
+      expect(Buffer.compare(Buffer.from(bytes.buffer, bytes.byteOffset, size), readFileSync(path))).toBe(0);
     });
   }
+
+  it('shared: true reads into a SharedArrayBuffer', async () => {
+    const path = join(directory, 'shared.bin');
+    writeFileSync(path, randomBytes(3_000_001, 7));
+    const bytes = await readLargeFile(path, { shared: true });
+    expect(bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.compare(Buffer.from(bytes), readFileSync(path))).toBe(0);
+  });
+});
+
+describe('fileOffsetInMemory', () => {
+  it('puts the aligned byte on a 16-byte boundary, and the file 0 or 32+ bytes past a page start (the fast copy distances)', () => {
+    for (let alignedByte = 0; alignedByte < 64; alignedByte++) {
+      const offset = fileOffsetInMemory(alignedByte);
+      expect((offset + alignedByte) % 16).toBe(0);
+      const pastPage = offset % 4096;
+      expect(pastPage === 0 || pastPage >= 32).toBe(true);
+      expect(offset).toBeGreaterThanOrEqual(16); // address 0 stays unused
+    }
+  });
 
   it('rejects a missing file with its path and code', async () => {
     const path = join(directory, 'missing.safetensors');
