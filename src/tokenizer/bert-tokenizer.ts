@@ -122,10 +122,10 @@ export class BertTokenizer {
       stripAccents: optionalBoolean(options.stripAccents, 'stripAccents', lowercase),
       lowercase,
     };
-    const addedTokens = BERT_SPECIAL_TOKENS.flatMap((content) => {
-      const id = vocab.idOf(content);
-      return id === undefined ? [] : [{ content, id }];
-    });
+    const addedTokens = BERT_SPECIAL_TOKENS.filter((t) => vocab.tokenToId.has(t)).map((content) => ({
+      content,
+      id: vocab.tokenToId.get(content)!,
+    }));
     return new BertTokenizer({
       vocab,
       normalizer,

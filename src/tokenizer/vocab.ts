@@ -20,86 +20,35 @@ import { isWhitespace } from './char-classes.ts';
 const MAX_ID = 0xFFFFFF;
 
 export class Vocabulary {
-  /** token → id, once built (see `tokenToId`). */
-  private index: Map<string, number> | null;
-  /** [size] id → token; a hole where no token has that id (once the index is built, see below). */
-  private readonly tokens: Array<string | undefined>;
+  /** token → id */
+  readonly tokenToId: Map<string, number>;
+  /** [size] id → token; a hole where no token has that id. */
+  readonly idToToken: Array<string | undefined>;
 
-  /**
-   * From a token → id map, or from the id → token list alone (`fromTokenList`): then the map is
-   * built on first use. `tokens`, when given with the map, must be its reverse.
-   */
-  private constructor(tokenToId: Map<string, number> | null, tokens?: Array<string | undefined>) {
-    this.index = tokenToId;
-    if (tokens !== undefined) {
-      this.tokens = tokens;
+  /** `idToToken`, when the caller has it already, must be the reverse of `tokenToId`. */
+  constructor(tokenToId: Map<string, number>, idToToken?: Array<string | undefined>) {
+    if (tokenToId.size === 0) throw new VocabError('the vocabulary is empty');
+    this.tokenToId = tokenToId;
+    if (idToToken !== undefined) {
+      this.idToToken = idToToken;
       return;
     }
     let maxId = -1;
-    for (const id of tokenToId!.values()) maxId = Math.max(maxId, id);
-    this.tokens = new Array<string | undefined>(maxId + 1).fill(undefined);
-    for (const [token, id] of tokenToId!) this.tokens[id] = token;
-  }
-
-  static fromMap(tokenToId: Map<string, number>): Vocabulary {
-    if (tokenToId.size === 0) throw new VocabError('the vocabulary is empty');
-    return new Vocabulary(tokenToId);
-  }
-
-  /**
-   * From the token of each id, in id order (the lines of vocab.txt); where a token appears twice,
-   * the later id wins. The token → id map is not built here but on first use: 30522 map inserts
-   * take 5-10 ms, which a model load would otherwise spend before the encoder is ready, though
-   * only the tokenisation of a text needs them (a caller that embeds token ids never does).
-   */
-  static fromTokenList(tokens: string[]): Vocabulary {
-    if (tokens.length === 0) throw new VocabError('the vocabulary is empty');
-    return new Vocabulary(null, tokens);
-  }
-
-  /** token → id; built on first use when the vocabulary came from a token list. */
-  get tokenToId(): Map<string, number> {
-    return this.index ?? this.buildIndex();
-  }
-
-  /** [size] id → token; a hole where no token has that id (its token appears again later). */
-  get idToToken(): ReadonlyArray<string | undefined> {
-    if (this.index === null) this.buildIndex(); // finds the holes
-    return this.tokens;
+    for (const id of tokenToId.values()) maxId = Math.max(maxId, id);
+    this.idToToken = new Array<string | undefined>(maxId + 1).fill(undefined);
+    for (const [token, id] of tokenToId) this.idToToken[id] = token;
   }
 
   /** Number of ids, i.e. the highest id + 1: the row count the embedding matrix must have. */
   get size(): number {
-    return this.tokens.length;
-  }
-
-  /**
-   * The id of `token`, or undefined. Before the map is built (a few lookups while a tokenizer is
-   * set up) a scan from the end, which gives the later of two equal lines as the map would.
-   */
-  idOf(token: string): number | undefined {
-    if (this.index !== null) return this.index.get(token);
-    const id = this.tokens.lastIndexOf(token);
-    return id < 0 ? undefined : id;
+    return this.idToToken.length;
   }
 
   /** The id of `token`, or a VocabError naming what is missing and why it is needed. */
   requireId(token: string, role: string): number {
-    const id = this.idOf(token);
+    const id = this.tokenToId.get(token);
     if (id === undefined) throw new VocabError(`the vocabulary has no ${JSON.stringify(token)} token (needed as the ${role} token)`);
     return id;
-  }
-
-  private buildIndex(): Map<string, number> {
-    const tokens = this.tokens;
-    const index = new Map<string, number>();
-    for (let id = 0; id < tokens.length; id++) index.set(tokens[id]!, id);
-    if (index.size !== tokens.length) {
-      // A token on two lines: the later line won the map, so the earlier id has no token.
-      for (let id = 0; id < tokens.length; id++) if (index.get(tokens[id]!) !== id) tokens[id] = undefined;
-    }
-    this.index = index;
-    return index;
   }
 }
 
@@ -110,14 +59,23 @@ export function parseVocabTxt(text: string): Vocabulary {
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop(); // the final newline
   if (lines.length === 0) throw new VocabError('vocab.txt is empty');
-  // Load time matters here (30522 lines, before the first embedding): a line ending in a
-  // printable ASCII character has nothing to trim, and the token → id map waits for its first use.
+  // Load time matters here (30522 lines, before the first embedding), hence the two shortcuts:
+  // a line ending in a printable ASCII character has nothing to trim, and the id → token array
+  // is the list of lines itself, fixed up only when a token appears twice.
+  const tokenToId = new Map<string, number>();
+  const idToToken: Array<string | undefined> = new Array(lines.length);
   for (let index = 0; index < lines.length; index++) {
     const line = lines[index]!;
     const last = line.charCodeAt(line.length - 1);
-    if (!(last > 0x20 && last < 0x7f)) lines[index] = trimEnd(line);
+    const token = last > 0x20 && last < 0x7f ? line : trimEnd(line);
+    tokenToId.set(token, index);
+    idToToken[index] = token;
   }
-  return Vocabulary.fromTokenList(lines);
+  if (tokenToId.size !== lines.length) {
+    // A token on two lines: the later line won the map, so the earlier id has no token.
+    for (let id = 0; id < idToToken.length; id++) if (tokenToId.get(idToToken[id]!) !== id) idToToken[id] = undefined;
+  }
+  return new Vocabulary(tokenToId, idToToken);
 }
 
 /** Checks and converts the `model.vocab` object of tokenizer.json ({ token: id }). */
@@ -138,7 +96,7 @@ export function vocabularyFromObject(vocab: unknown): Vocabulary {
     seen.set(id, token);
     tokenToId.set(token, id);
   }
-  return Vocabulary.fromMap(tokenToId);
+  return new Vocabulary(tokenToId);
 }
 
 /** Rust's `str::trim_end`: drops trailing White_Space characters. */

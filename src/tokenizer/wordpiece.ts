@@ -75,8 +75,8 @@ class TokenTrie {
 export class WordPiece {
   readonly unkId: number;
   readonly maxInputCharsPerWord: number;
-  /** The vocabulary: its token → id map serves the whole-word fast path. */
-  private readonly vocab: Vocabulary;
+  /** Every token → id, for the whole-word fast path. */
+  private readonly wholeWords: Map<string, number>;
   private readonly continuingSubwordPrefix: string;
   /**
    * The trie of every token, and the node of "##" where continuation pieces start (-1 if no
@@ -90,14 +90,14 @@ export class WordPiece {
   constructor(vocab: Vocabulary, options: WordPieceOptions) {
     this.unkId = options.unkId;
     this.maxInputCharsPerWord = options.maxInputCharsPerWord;
-    this.vocab = vocab;
+    this.wholeWords = vocab.tokenToId;
     this.continuingSubwordPrefix = options.continuingSubwordPrefix;
   }
 
   private get trieOfTokens(): { trie: TokenTrie; continuationRoot: number } {
     if (this.splitter === null) {
       const trie = new TokenTrie();
-      for (const [token, id] of this.vocab.tokenToId) trie.insert(token, id);
+      for (const [token, id] of this.wholeWords) trie.insert(token, id);
       this.splitter = { trie, continuationRoot: trie.walk(this.continuingSubwordPrefix) };
     }
     return this.splitter;
@@ -116,7 +116,7 @@ export class WordPiece {
     }
     // Fast path: most words of ordinary text are a token of their own, and then the longest
     // match is the whole word. One hash lookup instead of a walk; the result is the same.
-    const whole = this.vocab.tokenToId.get(text.slice(start, end));
+    const whole = this.wholeWords.get(text.slice(start, end));
     if (whole !== undefined) {
       onPiece(whole, start, end);
       return;

@@ -27,15 +27,6 @@ describe('vocab.txt', () => {
     expect(vocab.size).toBe(3);
   });
 
-  it('a duplicate line: lookups before the token → id map is built (it is built on first use) give the same later id', () => {
-    const vocab = parseVocabTxt('[PAD]\na\n[UNK]\nb\n[UNK]\n');
-    expect([vocab.idOf('[UNK]'), vocab.requireId('[UNK]', 'unknown-word'), vocab.idOf('a'), vocab.idOf('zzz')]).toEqual([4, 4, 1, undefined]);
-    expect(vocab.idToToken[2]).toBeUndefined(); // building the map found the duplicate
-    expect([vocab.idOf('[UNK]'), vocab.idOf('a'), vocab.idOf('zzz')]).toEqual([4, 1, undefined]);
-    // A tokenizer built from it uses the later [UNK] too.
-    expect(BertTokenizer.fromVocab('[PAD]\n[CLS]\n[SEP]\n[UNK]\nx\n[UNK]\n').encode('qqq').ids).toEqual([1, 5, 2]);
-  });
-
   it('the real vocabulary: 30522 ids, the BERT specials where BERT puts them', () => {
     const tokenizer = BertTokenizer.fromVocab(vocabText);
     expect(tokenizer.vocabSize).toBe(30522);

@@ -10,7 +10,7 @@ import { Vocabulary } from '../../src/tokenizer/vocab.ts';
 import { WordPiece } from '../../src/tokenizer/wordpiece.ts';
 
 function vocabOf(tokens: string[]): Vocabulary {
-  return Vocabulary.fromMap(new Map(tokens.map((token, id) => [token, id])));
+  return new Vocabulary(new Map(tokens.map((token, id) => [token, id])));
 }
 
 /** Pieces of `word` as token strings, through WordPiece with the given vocabulary. */
