@@ -18,7 +18,8 @@
  * cached 'main' (delete the cache folder to refresh), and writing into Hugging Face's cache.
  */
 
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readModuleLayout } from '../../model/sentence-transformers-config.ts';
 import { huggingFaceHubCacheDir, minilmCacheDir, modelCacheDir, type Env } from './cache-dirs.ts';
@@ -330,7 +331,9 @@ function describeExpected(expected: ExpectedFile | undefined): string {
 async function existingFolder(path: string): Promise<string | null> {
   if (typeof path !== 'string' || path.length === 0) throw new HubError('the model must be a folder path or a Hub model id (ORG/NAME)');
   try {
-    const info = await stat(path);
+    // Synchronous: a stat takes microseconds, while an asynchronous one waits its turn on libuv's
+    // thread pool behind the module files the adapter starts loading at import (measured 4-7 ms).
+    const info = statSync(path);
     if (info.isDirectory()) return path;
     throw new HubError(`"${path}" is a file; a model is a folder (config.json, model.safetensors, vocab.txt, …) or a Hub model id`);
   } catch (error) {
