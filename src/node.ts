@@ -105,8 +105,12 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
       // The threaded JS backend uses weights in shared memory in place (no second copy).
       sharedWeights: (encoderParts.backend ?? 'js') === 'js' && (encoderParts.threads ?? 1) > 1,
       ...(simdWeights === null ? {} : { allocateWeights: simdWeights.allocate }),
-      // The tokenizer needs no weights: it is built while they are read.
-      whileWeightsAreRead: (smallFiles) => {
+      // The tokenizer needs no weights: it is built while they are read. On SIMD, once the
+      // backend's module has loaded: its loading needs this thread between file reads, and the
+      // kernel's compilation that follows runs on background threads while the tokenizer is built
+      // (measured: weights ready 3-10 ms sooner than building the tokenizer first).
+      whileWeightsAreRead: async (smallFiles) => {
+        await simdWeights?.moduleLoaded;
         builtTokenizer = SentenceTokenizer.fromParts({ ...encoderParts, ...smallFiles });
       },
     });
@@ -145,9 +149,10 @@ export interface ReadModelFolderOptions {
   allocateWeights?: (size: number, alignedByte: number) => Uint8Array;
   /**
    * Called with every part but the weights as soon as those are read, before waiting for the
-   * checkpoint: work that needs no weights overlaps its read. An error thrown here rejects.
+   * checkpoint: work that needs no weights overlaps its read. Awaited if it returns a promise; an
+   * error thrown (or a rejection) here rejects.
    */
-  whileWeightsAreRead?: (parts: Omit<ModelFolderParts, 'weights' | 'deferredWeights'>) => void;
+  whileWeightsAreRead?: (parts: Omit<ModelFolderParts, 'weights' | 'deferredWeights'>) => void | Promise<void>;
 }
 
 /** Reads (and JSON-parses) the files of a model folder; a missing required file is named with its path. */
@@ -189,7 +194,7 @@ export async function readModelFolder(dir: string, options: ReadModelFolderOptio
   const sentenceTransformersConfig = json('config_sentence_transformers.json');
   if (sentenceTransformersConfig !== undefined) parts.sentenceTransformersConfig = sentenceTransformersConfig;
 
-  options.whileWeightsAreRead?.(parts);
+  await options.whileWeightsAreRead?.(parts);
   if (weightsRead !== null) {
     const { bytes, deferred } = await weightsRead;
     parts.weights = bytes;

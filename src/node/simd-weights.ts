@@ -34,6 +34,8 @@ export interface SimdWeightMemory {
   allocate(size: number, alignedByte: number): Uint8Array;
   /** The SIMD backend over that memory (the usual choice where SIMD does not compile); settles after `allocate` was called. */
   backend: Promise<LinearBackend>;
+  /** Resolves once the backend's module is loaded (or failed to: `backend` reports that). */
+  moduleLoaded: Promise<void>;
 }
 
 /**
@@ -76,5 +78,9 @@ export function simdWeightMemory(options: BackendOptions): SimdWeightMemory | nu
       return new Uint8Array(memory.buffer, fileAddress, size);
     },
     backend: created,
+    moduleLoaded: simdModule.then(
+      () => {},
+      () => {},
+    ),
   };
 }
