@@ -13,11 +13,11 @@
  *
  * Where the file lands in memory matters as much. The kernel copies from the page cache about 3x
  * slower when each destination byte lies 4 to 31 bytes past its file offset modulo 4 KiB
- * (measured, 40 MB from a warm cache: 20-25 ms at those distances, 6.5-8.5 ms at 0 and from 32
+ * (measured, 40 MB from a warm cache: 20-25 ms at those distances, 6.4-9 ms at 0 and from 32
  * up to 4088; likely 4K aliasing between the copy's loads and stores). A plain `ArrayBuffer` of
  * this size comes from malloc, 16 bytes into a page: the slow case, where we cannot move it. A
  * WebAssembly memory starts on a page boundary, so the file is read into one, at an offset that
- * `fileOffsetInMemory` chooses (44 MB of weights: 45-65 ms into a new ArrayBuffer, 27-40 ms into
+ * `fileOffsetInMemory` chooses (44 MB of weights: 45-66 ms into a new ArrayBuffer, 27-40 ms into
  * a new WebAssembly memory, each including the page faults of first touch).
  */
 
