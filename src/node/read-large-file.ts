@@ -81,19 +81,34 @@ export function fileOffsetInMemory(alignedByte: number): number {
 }
 
 /**
- * `size` zeroed bytes inside a new WebAssembly memory (shared: its buffer is a SharedArrayBuffer),
- * placed by `fileOffsetInMemory`; null where WebAssembly is missing or the file is too large for
- * one memory (the caller then takes a plain buffer, read more slowly but the same).
+ * A new WebAssembly memory (shared: its buffer is a SharedArrayBuffer) with `size` zeroed bytes
+ * placed by `fileOffsetInMemory`; `end` is the byte after them. Maximum: `maximumPages` if given
+ * (a shared memory must have one), else the initial size for a shared memory, none otherwise.
+ * Throws what the WebAssembly.Memory constructor throws.
+ */
+export function memoryForFile(
+  size: number,
+  alignedByte: number,
+  options: { shared: boolean; maximumPages?: number },
+): { memory: WebAssembly.Memory; bytes: Uint8Array; end: number } {
+  const offset = fileOffsetInMemory(alignedByte);
+  const end = offset + size;
+  const initial = Math.ceil(end / WASM_PAGE_BYTES);
+  const maximum = options.maximumPages ?? (options.shared ? initial : undefined);
+  const memory = new WebAssembly.Memory({ initial, ...(maximum === undefined ? {} : { maximum }), ...(options.shared ? { shared: true } : {}) });
+  return { memory, bytes: new Uint8Array(memory.buffer, offset, size), end };
+}
+
+/**
+ * `memoryForFile`'s bytes, or null where WebAssembly is missing or the file is too large for one
+ * memory (the caller then takes a plain buffer, read more slowly but the same).
  */
 function pagePlacedBuffer(size: number, shared: boolean, alignedByte: number): Uint8Array | null {
-  const offset = fileOffsetInMemory(alignedByte);
-  const pages = Math.ceil((offset + size) / WASM_PAGE_BYTES);
-  if (typeof WebAssembly !== 'object' || pages > MAX_WASM_PAGES) return null;
+  if (typeof WebAssembly !== 'object') return null;
   try {
-    const memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: pages, shared: true } : { initial: pages });
-    return new Uint8Array(memory.buffer, offset, size);
+    return memoryForFile(size, alignedByte, { shared }).bytes;
   } catch {
-    return null; // e.g. the address space is short: a plain buffer may still fit
+    return null; // more than MAX_WASM_PAGES, which the constructor refuses, or the address space is short
   }
 }
 

@@ -20,9 +20,8 @@
 
 import type { LinearBackend } from '../tensor/backend.ts';
 import { resolveBackend, workerOptions, type BackendOptions } from '../model/backend-choice.ts';
-import { fileOffsetInMemory, MAX_WASM_PAGES } from './read-large-file.ts';
+import { fileOffsetInMemory, MAX_WASM_PAGES, memoryForFile } from './read-large-file.ts';
 
-const PAGE_BYTES = 65536;
 
 export interface SimdWeightMemory {
   /**
@@ -65,17 +64,15 @@ export function simdWeightMemory(options: BackendOptions): SimdWeightMemory | nu
   });
   return {
     allocate(size: number, alignedByte: number): Uint8Array {
-      const fileAddress = fileOffsetInMemory(alignedByte);
-      const firstFreeByte = fileAddress + size;
-      let memory: WebAssembly.Memory;
+      let placed: ReturnType<typeof memoryForFile>;
       try {
         // A shared memory must declare a maximum: the wasm32 limit (address space only, it grows for the workspace).
-        memory = new WebAssembly.Memory({ initial: Math.ceil(firstFreeByte / PAGE_BYTES), maximum: MAX_WASM_PAGES, shared: true });
+        placed = memoryForFile(size, alignedByte, { shared: true, maximumPages: MAX_WASM_PAGES });
       } catch (error) {
-        throw new Error(`could not create a WebAssembly memory of ${firstFreeByte} bytes for the weights: ${(error as Error).message}`);
+        throw new Error(`could not create a WebAssembly memory of ${fileOffsetInMemory(alignedByte) + size} bytes for the weights: ${(error as Error).message}`);
       }
-      placeFile({ memory, firstFreeByte });
-      return new Uint8Array(memory.buffer, fileAddress, size);
+      placeFile({ memory: placed.memory, firstFreeByte: placed.end });
+      return placed.bytes;
     },
     backend: created,
     moduleLoaded: simdModule.then(
