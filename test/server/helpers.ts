@@ -143,6 +143,11 @@ export class InstrumentedEncoder implements ServedEncoder {
     return this.inner.tokenize(text);
   }
 
+  /** Sequences handed to forward passes so far. */
+  get sequencesEmbedded(): number {
+    return this.batchSizes.reduce((sum, size) => sum + size, 0);
+  }
+
   /** Forward passes wait until `release()`. */
   hold(): void {
     this.gate = new Promise((resolve) => {

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TokenSequence } from '../../src/model/token-batch.ts';
 import { MicroBatcher, QueueFullError } from '../../src/server/micro-batcher.ts';
+import { waitFor } from './helpers.ts';
 
 /** A fake model that records batches and can be held open. */
 class FakeModel {
@@ -25,18 +26,6 @@ class FakeModel {
     return ids.map((sequence) => Float32Array.from(sequence));
   };
 
-  /**
-   * Wait until the batcher has handed this model `count` batches. Waiting a fixed tick instead is
-   * a race: the batcher starts with setImmediate, and a setTimeout(0) may fire before or after it.
-   */
-  async untilBatches(count: number): Promise<void> {
-    const deadline = Date.now() + 5000;
-    while (this.batches.length < count) {
-      if (Date.now() > deadline) throw new Error(`the batcher started ${this.batches.length} batches, not ${count}, within 5 s`);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
-
   releaseAll(): void {
     this.held = false;
     for (const open of this.gates.splice(0)) open();
@@ -45,6 +34,8 @@ class FakeModel {
 
 const seq = (...ids: number[]): number[] => ids;
 const values = (vectors: Float32Array[]): number[][] => vectors.map((v) => Array.from(v));
+/** Not a fixed tick: the batcher starts with setImmediate, which a setTimeout(0) may run before or after. */
+const firstBatchStarted = (model: FakeModel): Promise<void> => waitFor(() => model.batches.length === 1, 5000, 'the first batch');
 const tick = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('MicroBatcher', () => {
@@ -74,7 +65,7 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(model.embed, { maxWaitMs: 0, maxBatchSize: 4 });
     model.held = true;
     const first = batcher.submit([seq(0)]);
-    await model.untilBatches(1);
+    await firstBatchStarted(model);
     const big = batcher.submit(Array.from({ length: 10 }, (_, i) => seq(10 + i)));
     const small = batcher.submit([seq(99)]);
     model.releaseAll();
@@ -97,7 +88,7 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(model.embed, { mergeRequests: false, maxBatchSize: 2 });
     model.held = true;
     const jobs = [batcher.submit([seq(1), seq(2), seq(3)]), batcher.submit([seq(4)]), batcher.submit([seq(5)])];
-    await model.untilBatches(1);
+    await firstBatchStarted(model);
     model.releaseAll();
     await Promise.all(jobs);
     expect(model.batches.map((b) => b.map((s) => s[0]))).toEqual([[1, 2], [3], [4], [5]]);
@@ -108,7 +99,7 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(model.embed, { maxWaitMs: 0, maxBatchSize: 2, maxQueuedSequences: 3 });
     model.held = true;
     const running = batcher.submit([seq(1), seq(2)]); // taken into the batch: the queue is empty again
-    await model.untilBatches(1);
+    await firstBatchStarted(model);
     const queued = batcher.submit([seq(3), seq(4), seq(5)]);
     expect(batcher.queuedSequences).toBe(3);
     expect(() => batcher.submit([seq(6)])).toThrow(QueueFullError);
@@ -122,7 +113,7 @@ describe('MicroBatcher', () => {
     const batcher = new MicroBatcher(model.embed, { maxWaitMs: 0, maxBatchSize: 1 });
     model.held = true;
     const running = batcher.submit([seq(1)]);
-    await model.untilBatches(1);
+    await firstBatchStarted(model);
     const controller = new AbortController();
     const withdrawn = batcher.submit([seq(2), seq(3)], controller.signal);
     const kept = batcher.submit([seq(4)]);
