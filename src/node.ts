@@ -31,6 +31,12 @@ import type { BertConfig } from './model/config.ts';
 import { fileSize, inModule } from './node/hub/model-files.ts';
 import { resolveModel, type HubOptions, type ResolvedModel } from './node/hub/resolve-model.ts';
 import { spawnNodeLinearWorker } from './node/worker-spawn.ts';
+// simd-weights.ts imports the threaded and SIMD backends' modules statically, so they load with
+// this adapter, not on demand as in the core (backend-choice.ts, whose dynamic imports then find
+// them loaded). Loaded during a model load, they competed with the checkpoint's reads for libuv's
+// thread pool and the CPU, and the tokenizer waited for them. Measured, alternating with the
+// dynamic imports they replace (medians of 8): weights ready 71 → 61 ms (simd, 1 thread) and
+// 70 → 64 ms (js, 2 threads); import + weights ready + first embedding 193 → 187 and 346 → 320 ms.
 import { simdWeightMemory } from './node/simd-weights.ts';
 
 export * from './index.ts';
@@ -40,12 +46,6 @@ export { HubError, ChecksumError } from './node/hub/errors.ts';
 export { DEFAULT_MODEL_ID, looksLikeModelId } from './node/hub/model-id.ts';
 export { minilmCacheDir, huggingFaceHubCacheDir } from './node/hub/cache-dirs.ts';
 export { defaultManifest, type Manifest, type ManifestModel } from './node/hub/manifest.ts';
-
-// The threaded and SIMD backends' modules start loading with the adapter, not on demand as in
-// the core (backend-choice.ts): on demand, their file reads would queue behind the checkpoint's
-// on libuv's thread pool, and the workers would start only once the weights are read. Dynamic
-// imports, because static ones would bring their WebAssembly types into this module's declarations.
-void Promise.all([import('./tensor/threaded-backend.ts'), import('./tensor/simd/simd-backend.ts')]).catch(() => {});
 
 /** Error for a model folder that lacks a file or holds an unreadable one. */
 export class ModelFolderError extends Error {
@@ -105,12 +105,8 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
       // The threaded JS backend uses weights in shared memory in place (no second copy).
       sharedWeights: (encoderParts.backend ?? 'js') === 'js' && (encoderParts.threads ?? 1) > 1,
       ...(simdWeights === null ? {} : { allocateWeights: simdWeights.allocate }),
-      // The tokenizer needs no weights: it is built while they are read. On SIMD, once the
-      // backend's module has loaded: its loading needs this thread between file reads, and the
-      // kernel's compilation that follows runs on background threads while the tokenizer is built
-      // (measured: weights ready 3-16 ms sooner than building the tokenizer first).
-      whileWeightsAreRead: async (smallFiles) => {
-        await simdWeights?.moduleLoaded;
+      // The tokenizer needs no weights: it is built while they are read.
+      whileWeightsAreRead: (smallFiles) => {
         builtTokenizer = SentenceTokenizer.fromParts({ ...encoderParts, ...smallFiles });
       },
     });

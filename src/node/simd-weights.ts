@@ -21,6 +21,8 @@
 import type { LinearBackend } from '../tensor/backend.ts';
 import { resolveBackend, workerOptions, type BackendOptions } from '../model/backend-choice.ts';
 import { fileOffsetInMemory, MAX_WASM_PAGES, memoryForFile } from './read-large-file.ts';
+import { createSimdBackend, simdSupported } from '../tensor/simd/simd-backend.ts';
+import { createThreadedSimdBackend } from '../tensor/threaded-backend.ts';
 
 
 export interface SimdWeightMemory {
@@ -33,16 +35,13 @@ export interface SimdWeightMemory {
   allocate(size: number, alignedByte: number): Uint8Array;
   /** The SIMD backend over that memory (the usual choice where SIMD does not compile); settles after `allocate` was called. */
   backend: Promise<LinearBackend>;
-  /** Resolves once the backend's module is loaded (or failed to: `backend` reports that). */
-  moduleLoaded: Promise<void>;
 }
 
 /**
  * A SimdWeightMemory when the encoder may run on the SIMD backend (`backend` 'simd' or 'auto');
- * null otherwise. Returned at once, so that the read starts without waiting for the backend's
- * module: whether SIMD compiles here is asked once the memory exists, and where it does not, the
- * backend is the usual choice's (JS for 'auto', a clear error for 'simd'), over weights that then
- * simply lie in a WebAssembly memory.
+ * null otherwise. Whether SIMD compiles here is asked once the memory exists, and where it does
+ * not, the backend is the usual choice's (JS for 'auto', a clear error for 'simd'), over weights
+ * that then simply lie in a WebAssembly memory.
  */
 export function simdWeightMemory(options: BackendOptions): SimdWeightMemory | null {
   const { backend = 'js', threads = 1 } = options;
@@ -50,16 +49,11 @@ export function simdWeightMemory(options: BackendOptions): SimdWeightMemory | nu
   if (!Number.isInteger(threads) || threads < 1) return null; // reported by the usual backend choice
   if (typeof WebAssembly !== 'object') return null;
 
-  // Asked for now (the adapter has been loading it since its own import), not once the memory
-  // exists: the caller's thread is busy building the tokenizer right after the read starts.
-  const simdModule = import('../tensor/simd/simd-backend.ts');
   let placeFile!: (placed: { memory: WebAssembly.Memory; firstFreeByte: number }) => void;
   const placed = new Promise<{ memory: WebAssembly.Memory; firstFreeByte: number }>((resolve) => (placeFile = resolve));
   const created = placed.then(async ({ memory, firstFreeByte }): Promise<LinearBackend> => {
-    const simd = await simdModule;
-    if (!simd.simdSupported()) return resolveBackend(options);
-    if (threads === 1) return simd.createSimdBackend({ sharedMemory: true, memory, firstFreeByte });
-    const { createThreadedSimdBackend } = await import('../tensor/threaded-backend.ts');
+    if (!simdSupported()) return resolveBackend(options);
+    if (threads === 1) return createSimdBackend({ sharedMemory: true, memory, firstFreeByte });
     return createThreadedSimdBackend({ threads, memory, firstFreeByte, ...workerOptions(options) });
   });
   return {
@@ -75,9 +69,5 @@ export function simdWeightMemory(options: BackendOptions): SimdWeightMemory | nu
       return placed.bytes;
     },
     backend: created,
-    moduleLoaded: simdModule.then(
-      () => {},
-      () => {},
-    ),
   };
 }
