@@ -35,7 +35,7 @@
  */
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -49,26 +49,31 @@ const TSCONFIG = join(ROOT, 'tsconfig.build.json');
 /** Where esbuild puts the code that several entries share. */
 const CHUNK_DIR = 'chunks';
 
-/**
- * The modules loaded by path, relative to src/: the package's exports (package.json), the CLI
- * (bin/minilm.js imports dist/cli/main.js), and the workers' entries (started from a URL).
- * A `new URL('./x.ts', import.meta.url)` naming any other module fails the build.
- */
-export const ENTRY_POINTS: readonly string[] = [
-  'index.ts',
-  'node.ts',
-  'browser/client.ts',
-  'browser/worker.ts',
-  'server/index.ts',
-  'cli/main.ts',
-  'node/linear-worker-entry.ts',
-  'tensor/linear-worker-web.ts',
-];
-
 /** Thrown when the build fails or leaves something unfinished; the message names the file. */
 export class BuildError extends Error {
   override readonly name = 'BuildError';
 }
+
+/** The modules package.json exports, relative to src/: `"import": "./dist/x/y.js"` → 'x/y.ts'. */
+function exportedModules(): string[] {
+  const { exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
+  const modules: string[] = [];
+  for (const [subpath, target] of Object.entries(exports)) {
+    if (typeof target === 'string') continue; // "./package.json": a file, not a module
+    const file = (target as { import?: unknown }).import;
+    const match = typeof file === 'string' ? /^\.\/dist\/(.+)\.js$/.exec(file) : null;
+    if (match === null) throw new BuildError(`package.json: exports["${subpath}"].import must be ./dist/<module>.js, got ${JSON.stringify(file)}`);
+    modules.push(`${match[1]}.ts`);
+  }
+  return modules;
+}
+
+/**
+ * The modules loaded by path, relative to src/: the package's exports, the CLI (bin/minilm.js
+ * imports dist/cli/main.js), and the workers' entries (started from a URL). A
+ * `new URL('./x.ts', import.meta.url)` naming any other module fails the build.
+ */
+export const ENTRY_POINTS: readonly string[] = [...exportedModules(), 'cli/main.ts', 'node/linear-worker-entry.ts', 'tensor/linear-worker-web.ts'];
 
 export interface BuildResult {
   /** Paths relative to the package root (dist/…), sorted. */

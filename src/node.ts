@@ -145,10 +145,9 @@ export interface ReadModelFolderOptions {
   allocateWeights?: (size: number, alignedByte: number) => Uint8Array;
   /**
    * Called with every part but the weights as soon as those are read, before waiting for the
-   * checkpoint: work that needs no weights overlaps its read. Awaited if it returns a promise; an
-   * error thrown (or a rejection) here rejects.
+   * checkpoint: work that needs no weights overlaps its read. An error thrown here rejects.
    */
-  whileWeightsAreRead?: (parts: Omit<ModelFolderParts, 'weights' | 'deferredWeights'>) => void | Promise<void>;
+  whileWeightsAreRead?: (parts: Omit<ModelFolderParts, 'weights' | 'deferredWeights'>) => void;
 }
 
 /** Reads (and JSON-parses) the files of a model folder; a missing required file is named with its path. */
@@ -190,7 +189,7 @@ export async function readModelFolder(dir: string, options: ReadModelFolderOptio
   const sentenceTransformersConfig = json('config_sentence_transformers.json');
   if (sentenceTransformersConfig !== undefined) parts.sentenceTransformersConfig = sentenceTransformersConfig;
 
-  await options.whileWeightsAreRead?.(parts);
+  options.whileWeightsAreRead?.(parts);
   if (weightsRead !== null) {
     const { bytes, deferred } = await weightsRead;
     parts.weights = bytes;

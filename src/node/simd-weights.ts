@@ -24,7 +24,6 @@ import { fileOffsetInMemory, MAX_WASM_PAGES, memoryForFile } from './read-large-
 import { createSimdBackend, simdSupported } from '../tensor/simd/simd-backend.ts';
 import { createThreadedSimdBackend } from '../tensor/threaded-backend.ts';
 
-
 export interface SimdWeightMemory {
   /**
    * For the checkpoint reader: `size` zeroed bytes of a new shared memory, where the file goes,

@@ -331,8 +331,8 @@ function describeExpected(expected: ExpectedFile | undefined): string {
 async function existingFolder(path: string): Promise<string | null> {
   if (typeof path !== 'string' || path.length === 0) throw new HubError('the model must be a folder path or a Hub model id (ORG/NAME)');
   try {
-    // Synchronous: a stat takes microseconds, while an asynchronous one waits its turn on libuv's
-    // thread pool behind the module files the adapter starts loading at import.
+    // Synchronous: a stat takes microseconds, an asynchronous one a round trip through libuv's
+    // thread pool.
     const info = statSync(path);
     if (info.isDirectory()) return path;
     throw new HubError(`"${path}" is a file; a model is a folder (config.json, model.safetensors, vocab.txt, …) or a Hub model id`);
