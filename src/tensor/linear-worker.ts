@@ -84,7 +84,10 @@ export const ATTENTION_HEADS = 22;
 export const ATTENTION_HEAD_SIZE = 23;
 export const ATTENTION_TOKENS = 24;
 export const ATTENTION_KERNEL = 25; // one of AttentionKernel
-export const CONTROL_LENGTH = 26;
+// Workers that have read 'init' and serve jobs from now on: the caller reads this to learn that
+// they joined without waiting for their 'ready' messages (see LinearWorkerPool.haveWorkersJoined).
+export const STARTED = 26;
+export const CONTROL_LENGTH = 27;
 
 /** Which kernel an attention job's heads run. */
 export const AttentionKernel = {
@@ -337,6 +340,7 @@ export function runLinearWorker(port: LinearWorkerPort): void {
       case 'init':
         control = new Int32Array(message.control);
         port.postMessage({ type: 'ready' });
+        Atomics.add(control, STARTED, 1);
         serve(control);
         break;
       case 'register': {

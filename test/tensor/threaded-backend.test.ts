@@ -553,14 +553,22 @@ describe('workers that join later (waitForWorkers: false)', () => {
 
   it('computes on the calling thread until the worker is ready, then shares rows with it, bit for bit', async () => {
     for (const [label, create] of factories) {
-      // Node workers whose messages (their 'ready' first) are held back until released: the
-      // backend must be usable before that.
+      // Node workers that get no message (their 'init' first) and send none (their 'ready')
+      // until released: the backend must be usable before that.
       let release!: () => void;
       const released = new Promise<void>((resolve) => (release = resolve));
+      // Messages to the worker: held, then posted in order at release and directly after it (the
+      // caller may block right after posting, so nothing may wait for a microtask then).
+      const held: (() => void)[] = [];
+      let isReleased = false;
+      void released.then(() => {
+        isReleased = true;
+        for (const post of held.splice(0)) post();
+      });
       const heldSpawner: SpawnLinearWorker = () => {
         const worker = spawnNodeLinearWorker();
         return {
-          postMessage: (message) => worker.postMessage(message),
+          postMessage: (message) => (isReleased ? worker.postMessage(message) : held.push(() => worker.postMessage(message))),
           onMessage: (listener) => worker.onMessage((message) => void released.then(() => listener(message))),
           onError: (listener) => worker.onError(listener),
           unref: () => worker.unref(),
@@ -578,6 +586,7 @@ describe('workers that join later (waitForWorkers: false)', () => {
       expect(backend.rowsComputedByWorkers, `${label}: no worker before it is ready`).toBe(0);
 
       release();
+      await released;
       const shared = backend.allocate(rows * outFeatures);
       const deadline = performance.now() + 20_000;
       while (backend.rowsComputedByWorkers === 0 && performance.now() < deadline) {
@@ -586,6 +595,25 @@ describe('workers that join later (waitForWorkers: false)', () => {
       }
       expect(backend.rowsComputedByWorkers, `${label}: the worker joined`).toBeGreaterThan(0);
       expectIdentical(shared, alone, `${label}: rows shared with the worker vs computed alone`);
+      backend.dispose();
+    }
+  });
+
+  it('lets the workers join while the caller computes without returning to its event loop', async () => {
+    // A caller that embeds batch after batch may never let its event loop turn, so the workers'
+    // 'ready' messages stay undelivered: the workers must join through the control block.
+    for (const [label, create] of factories) {
+      const backend = await create(spawnNodeLinearWorker);
+      const [rows, inFeatures, outFeatures] = [64, 256, 136];
+      const prepared = backend.prepare(randomArray(outFeatures * inFeatures, 511, 0.5), outFeatures, inFeatures);
+      const x = backend.allocate(rows * inFeatures);
+      x.set(randomArray(rows * inFeatures, 512, 2));
+      const out = backend.allocate(rows * outFeatures);
+      const deadline = performance.now() + 20_000;
+      while (backend.rowsComputedByWorkers === 0 && performance.now() < deadline) {
+        backend.linear(out, x, prepared, null, rows); // synchronous: no message is delivered meanwhile
+      }
+      expect(backend.rowsComputedByWorkers, `${label}: the worker joined without a turn of the event loop`).toBeGreaterThan(0);
       backend.dispose();
     }
   });
