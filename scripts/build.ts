@@ -49,6 +49,11 @@ const TSCONFIG = join(ROOT, 'tsconfig.build.json');
 /** Where esbuild puts the code that several entries share. */
 const CHUNK_DIR = 'chunks';
 
+/** `to` relative to `from`, with forward slashes whatever the platform (the form paths take in code and in BuildResult). */
+function posixRelative(from: string, to: string): string {
+  return relative(from, to).split(sep).join('/');
+}
+
 /** Thrown when the build fails or leaves something unfinished; the message names the file. */
 export class BuildError extends Error {
   override readonly name = 'BuildError';
@@ -170,13 +175,13 @@ class MovedUrls {
       const marked = args.replace(RELATIVE_LITERAL, (_literal, quote: string, path: string) => {
         let target = resolve(builtDir, path);
         if (target.endsWith('.ts')) {
-          const entry = relative(OUT_DIR, target).split(sep).join('/');
+          const entry = posixRelative(OUT_DIR, target);
           if (!ENTRY_POINTS.includes(entry)) {
             throw new BuildError(`${relative(ROOT, sourceFile)}: ${path} is not one of ENTRY_POINTS, so the build writes no file for it`);
           }
           target = `${target.slice(0, -'.ts'.length)}.js`;
         }
-        const fromRoot = relative(ROOT, target).split(sep).join('/');
+        const fromRoot = posixRelative(ROOT, target);
         this.rewrites.push(`${relative(ROOT, sourceFile)}: ${path} → <package>/${fromRoot}`);
         return `${quote}${ROOT_MARKER}/${fromRoot}${path.endsWith('/') ? '/' : ''}${quote}`;
       });
@@ -191,7 +196,7 @@ class MovedUrls {
       if (!existsSync(target)) {
         throw new BuildError(`${relative(ROOT, outputFile)} refers to ${fromRoot}, which does not exist`);
       }
-      let path = relative(dirname(outputFile), target).split(sep).join('/');
+      let path = posixRelative(dirname(outputFile), target);
       if (!path.startsWith('.')) path = `./${path}`;
       return `${quote}${path}${fromRoot.endsWith('/') ? '/' : ''}${quote}`;
     });
@@ -272,7 +277,7 @@ async function finish(urls: MovedUrls): Promise<BuildResult> {
     if (finished !== text) await writeFile(file, finished);
     bytes += Buffer.byteLength(finished);
   }
-  return { files: files.map((file) => relative(ROOT, file).split('\\').join('/')), bytes, rewrites: urls.rewrites };
+  return { files: files.map((file) => posixRelative(ROOT, file)), bytes, rewrites: urls.rewrites };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -362,8 +362,8 @@ export class LinearWorkerPool {
    * worker also counts itself in the control block (STARTED), read here without waiting.
    */
   private haveWorkersJoined(): boolean {
-    if (!this.workersJoined && this.failure === null && !this.disposed && this.workers.length > 0 &&
-        Atomics.load(this.control, STARTED) === this.workers.length) {
+    // No workers (one thread, or disposed): nothing to join. A failed pool is refused by checkUsable before any job.
+    if (!this.workersJoined && this.workers.length > 0 && Atomics.load(this.control, STARTED) === this.workers.length) {
       this.join();
     }
     return this.workersJoined;

@@ -31,11 +31,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { generateSyntheticCheckpoint, SentenceEncoder, SYNTHETIC_TINY } from '../../src/index.ts';
-import { COPIED_MODEL_FILES } from '../../src/node/synthetic-folder.ts';
+import { COPIED_MODEL_FILES, writeSyntheticModelFolder } from '../../src/node/synthetic-folder.ts';
 import { memoryIO } from '../cli/memory-io.ts';
 import { realVocab } from '../helpers/checkpoints.ts';
 import { ENTRY_POINTS } from '../../scripts/build.ts';
-import { writeSyntheticModelFolder } from '../../src/node/synthetic-folder.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
