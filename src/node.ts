@@ -92,7 +92,7 @@ export async function loadSentenceEncoder(dirOrModelId: string, options: LoadOpt
   // On the SIMD backend, the checkpoint is read straight into its WebAssembly memory, and the
   // backend starts as soon as that memory exists (node/simd-weights.ts).
   const simdWeights = simdWeightMemory(encoderParts);
-  // Start the backend (workers, WebAssembly compilation) now: it gets ready while the folder is read.
+  // Start the backend now (WebAssembly compilation; workers start later, on demand): it gets ready while the folder is read.
   const backend = simdWeights?.backend ?? resolveBackend(encoderParts);
   if (backend instanceof Promise) backend.catch(() => {}); // reported by the encoder, not as unhandled
   let parts: ModelFolderParts;
@@ -232,7 +232,7 @@ const HUB_OPTION_KEYS: readonly (keyof HubOptions)[] = [
 /**
  * The fromParts options among LoadOptions (the Hub options dropped), with Node's defaults for
  * threads: every available core, workers started with worker_threads, and an encoder ready
- * before its workers are (they join when started: see LinearWorkerPool.start).
+ * before its workers are (started on demand, they join when ready: see LinearWorkerPool.start).
  */
 function encoderOptions(options: LoadOptions): Partial<SentenceEncoderParts> {
   const rest: Record<string, unknown> = { ...options };

@@ -37,8 +37,10 @@ export interface BackendOptions {
   spawnWorker?: SpawnLinearWorker;
   /**
    * With `threads` > 1: true (the default here) makes the backend ready only once its workers are;
-   * false lets it compute on the calling thread alone until they join (the Node adapter's default:
-   * a worker takes longer to start than a first short embedding takes on one thread).
+   * false starts them once the calls have asked for about one short sentence's work, and computes
+   * on the calling thread alone until they join (the Node adapter's default: a worker takes
+   * longer to start than a first short embedding takes on one thread, and slows it while it
+   * starts; see START_WORKERS_AFTER_MULTIPLY_ADDS in tensor/worker-pool.ts).
    */
   waitForWorkers?: boolean;
 }

@@ -56,8 +56,9 @@ export interface ThreadedBackendOptions {
    */
   spawnWorker?: SpawnLinearWorker;
   /**
-   * Default true: resolve once every worker is ready. False: resolve as soon as they are spawned,
-   * computing on the calling thread alone until they join (see LinearWorkerPool.start).
+   * Default true: start the workers now and resolve once every one is ready. False: resolve at
+   * once, start the workers when the calls have asked for about one short sentence's work, and
+   * compute on the calling thread alone until they join (see LinearWorkerPool.start).
    */
   waitForWorkers?: boolean;
 }

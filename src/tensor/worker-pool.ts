@@ -56,6 +56,23 @@ const WORKER_START_TIMEOUT_MS = 60_000;
 /** A worker that has not finished after this long (plus time for the work itself) is taken for dead. */
 const WORKER_TIMEOUT_MS = 60_000;
 const MULTIPLY_ADDS_PER_MS_AT_WORST = 100_000; // 0.1 GMAC/s: far below any real machine
+/**
+ * With `waitForWorkers: false`, the workers start once the calls have asked for this much work
+ * (multiply-adds counted from the pool's creation, the current call's included): about one short
+ * sentence's forward pass (15 tokens: 1.6e8), or the first matmul of a larger batch (32 short
+ * sentences: 2.1e8 in their Q, K, V projection alone).
+ *
+ * Why not at creation: on 2 cores, a starting worker (about 35 ms of CPU before it runs our code,
+ * 50-90 ms of wall time) competes with the calling thread's own start, whose freshly loaded code
+ * is compiled on V8's background threads. Measured, JS backend, 2 threads, loadSentenceEncoder
+ * then one 15-token sentence (medians of 5-6 processes): workers started at creation, weights
+ * ready 47 ms and first embedding 149-154 ms; started here, 39 ms and 133 ms, as with 1 thread;
+ * a worker that never starts, 39 ms and 125 ms. A worker cannot help that first pass either: it
+ * joins halfway through, with its own code cold (first embedding 146-150 ms whether it joined or
+ * not). The cost: embeddings 2 and 3 run while the worker starts (100 and 66 ms instead of 66 and
+ * 52 ms); a large first call starts the workers at its first matmul and loses nothing.
+ */
+export const START_WORKERS_AFTER_MULTIPLY_ADDS = 150_000_000;
 
 /** Where an attention job's qkv and context are for the workers (a buffer number and a float offset), and which kernel they run. */
 export interface AttentionViews {
@@ -87,6 +104,12 @@ export class LinearWorkerPool {
   /** The shared control block (layout in linear-worker.ts). */
   readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_LENGTH * 4));
   private workers: LinearWorkerHandle[] = [];
+  /** The spawner of workers not started yet (`waitForWorkers: false`: see START_WORKERS_AFTER_MULTIPLY_ADDS). */
+  private pendingStart: SpawnLinearWorker | null = null;
+  /** Multiply-adds asked for while the workers were not started. */
+  private workRequested = 0;
+  /** Messages posted before the workers started: each new worker gets them, in order, after 'init'. */
+  private messagesBeforeStart: ((workerIndex: number) => ToWorkerMessage)[] = [];
   /**
    * False until every worker has said it is ready: until then every job runs on the calling
    * thread alone (see `start`'s waitForWorkers). Messages posted meanwhile wait in the workers' queues.
@@ -109,11 +132,12 @@ export class LinearWorkerPool {
    * Starts `threads − 1` workers; with threads = 1 the pool has no workers and every job runs on
    * the calling thread.
    *
-   * `waitForWorkers` (default true): resolve once every worker is ready, so that the first job
-   * already shares its rows; a worker that cannot start rejects here. With false the pool is
-   * returned as soon as the workers are spawned: jobs run on the calling thread alone until all
-   * of them are ready (a worker takes 50-180 ms to start, longer than a short embedding on one
-   * thread), then the workers join; a worker that cannot start makes the next job throw.
+   * `waitForWorkers` (default true): start the workers now and resolve once every one is ready,
+   * so that the first job already shares its rows; a worker that cannot start rejects here. With
+   * false the pool is returned at once, and starts its workers only once its calls have asked for
+   * START_WORKERS_AFTER_MULTIPLY_ADDS of work: jobs run on the calling thread alone until then
+   * and until all workers are ready (a worker takes 50-180 ms to start, longer than a short
+   * embedding on one thread); a worker that cannot start makes a later job throw.
    */
   static async start(
     threads: number,
@@ -136,17 +160,12 @@ export class LinearWorkerPool {
     }
     const pool = new LinearWorkerPool(threads);
     if (threads === 1) return pool;
-    const startFailure = (error: unknown): ThreadedBackendError =>
-      error instanceof ThreadedBackendError
-        ? error
-        : new ThreadedBackendError(`could not start linear workers: ${describe(error)}`, { cause: error });
-    const workersReady = pool.spawnWorkers(spawnWorker ?? defaultSpawner());
+    const spawner = spawnWorker ?? defaultSpawner();
     if (!waitForWorkers) {
-      workersReady.catch((error: unknown) => {
-        pool.failure ??= startFailure(error).message;
-      });
+      pool.pendingStart = spawner;
       return pool;
     }
+    const workersReady = pool.spawnWorkers(spawner);
     try {
       await workersReady;
     } catch (error) {
@@ -154,6 +173,21 @@ export class LinearWorkerPool {
       throw startFailure(error);
     }
     return pool;
+  }
+
+  /**
+   * Counts a call's work toward starting the workers (`waitForWorkers: false`), and starts them
+   * once START_WORKERS_AFTER_MULTIPLY_ADDS is reached. They join a later job, when all are ready.
+   */
+  private countWork(multiplyAdds: number): void {
+    if (this.pendingStart === null) return;
+    this.workRequested += multiplyAdds;
+    if (this.workRequested < START_WORKERS_AFTER_MULTIPLY_ADDS) return;
+    const spawner = this.pendingStart;
+    this.pendingStart = null;
+    this.spawnWorkers(spawner).catch((error: unknown) => {
+      this.failure ??= startFailure(error).message;
+    });
   }
 
   get workerCount(): number {
@@ -172,6 +206,7 @@ export class LinearWorkerPool {
 
   /** Posts each worker its own message (`workerIndex` from 1: the calling thread is 0). */
   postToEach(message: (workerIndex: number) => ToWorkerMessage): void {
+    if (this.pendingStart !== null) this.messagesBeforeStart.push(message);
     if (this.disposed || this.workers.length === 0) return;
     this.workers.forEach((worker, i) => worker.postMessage(message(i + 1)));
     this.unsynced = true;
@@ -181,8 +216,10 @@ export class LinearWorkerPool {
    * Rows per chunk for a call of `rows` rows, or `rows` when the call is too small to share
    * (fewer than `minMultiplyAdds`, about 0.1 ms of the kernel's work). `rowTile`: chunk starts
    * stay multiples of the kernel's row tile, so each row is computed the same way wherever it falls.
+   * Asked once per call, it also counts the call's work toward starting the workers.
    */
   chunkRows(rows: number, multiplyAdds: number, minMultiplyAdds: number, rowTile: number): number {
+    this.countWork(multiplyAdds);
     if (!this.haveWorkersJoined() || rows <= rowTile || multiplyAdds < minMultiplyAdds) return rows;
     const perChunk = Math.max(Math.ceil(rows / (this.threads * CHUNKS_PER_THREAD)), Math.ceil(rows / MAX_CHUNKS));
     return Math.ceil(perChunk / rowTile) * rowTile;
@@ -249,6 +286,7 @@ export class LinearWorkerPool {
   ): void {
     this.checkUsable();
     const multiplyAdds = checkBatchAttention(context, qkv, sequenceStarts, shape, scratch);
+    this.countWork(multiplyAdds);
     const sequences = sequenceStarts.length - 1;
     const items = sequences * shape.numHeads;
     const computeItems = (first: number, end: number): void =>
@@ -292,6 +330,8 @@ export class LinearWorkerPool {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.pendingStart = null;
+    this.messagesBeforeStart = [];
     this.endStartWait?.();
     if (this.workers.length > 0) {
       Atomics.store(this.control, COMMAND, Command.Exit);
@@ -332,7 +372,10 @@ export class LinearWorkerPool {
       // Read before 'init', after which the worker waits on the control block, not its messages.
       worker.postMessage({ type: 'jobData', buffer: this.jobData.buffer as SharedArrayBuffer });
       worker.postMessage({ type: 'init', control: this.control.buffer as SharedArrayBuffer });
+      // Read at the first job it joins (see join), as is everything posted while it starts.
+      for (const message of this.messagesBeforeStart) worker.postMessage(message(i));
     }
+    this.messagesBeforeStart = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -434,4 +477,10 @@ function threadCanBlock(): boolean {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function startFailure(error: unknown): ThreadedBackendError {
+  return error instanceof ThreadedBackendError
+    ? error
+    : new ThreadedBackendError(`could not start linear workers: ${describe(error)}`, { cause: error });
 }

@@ -14,7 +14,7 @@ import { LinearShapeError, stackRows } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 import { ThreadedBackendError, createThreadedBackend, createThreadedSimdBackend, type ThreadedBackend } from '../../src/tensor/threaded-backend.ts';
 import { createSimdBackend, type SimdBackend } from '../../src/tensor/simd/simd-backend.ts';
-import { LinearWorkerPool } from '../../src/tensor/worker-pool.ts';
+import { LinearWorkerPool, START_WORKERS_AFTER_MULTIPLY_ADDS } from '../../src/tensor/worker-pool.ts';
 import { createAttentionScratch } from '../../src/tensor/attention.ts';
 import { multiHeadSelfAttentionFast } from '../../src/tensor/attention-fast.ts';
 import type { SpawnLinearWorker } from '../../src/tensor/worker-spawn.ts';
@@ -544,12 +544,44 @@ describe('attention shared between threads (the threaded backends\' optional att
   });
 });
 
-describe('workers that join later (waitForWorkers: false)', () => {
+describe('workers that start on demand and join later (waitForWorkers: false)', () => {
   type LateBackend = LinearBackend & { readonly rowsComputedByWorkers: number };
   const factories: [string, (spawnWorker: SpawnLinearWorker) => Promise<LateBackend>][] = [
     ['threaded JS', (spawnWorker) => createThreadedBackend({ threads: 2, spawnWorker, waitForWorkers: false })],
     ['threaded SIMD', (spawnWorker) => createThreadedSimdBackend({ threads: 2, spawnWorker, waitForWorkers: false })],
   ];
+  // One call: 2.2 M multiply-adds, worth sharing for both backends; the workers start after
+  // `callsToStart` of them.
+  const [rows, inFeatures, outFeatures] = [64, 256, 136];
+  const callsToStart = Math.ceil(START_WORKERS_AFTER_MULTIPLY_ADDS / (rows * inFeatures * outFeatures));
+
+  /** A weight, an input and an output for the call above. */
+  function callBuffers(backend: LateBackend, seed: number) {
+    const prepared = backend.prepare(randomArray(outFeatures * inFeatures, seed, 0.5), outFeatures, inFeatures);
+    const bias = randomArray(outFeatures, seed + 1);
+    const x = backend.allocate(rows * inFeatures);
+    x.set(randomArray(rows * inFeatures, seed + 2, 2));
+    return { prepared, bias, x, out: backend.allocate(rows * outFeatures) };
+  }
+
+  it('starts no worker until the calls have asked for START_WORKERS_AFTER_MULTIPLY_ADDS', async () => {
+    for (const [label, create] of factories) {
+      let spawned = 0;
+      const countingSpawner: SpawnLinearWorker = () => {
+        spawned++;
+        return spawnNodeLinearWorker();
+      };
+      const backend = await create(countingSpawner);
+      const { prepared, bias, x, out } = callBuffers(backend, 521);
+      for (let call = 1; call < callsToStart; call++) backend.linear(out, x, prepared, bias, rows);
+      expect(spawned, `${label}: after ${callsToStart - 1} calls`).toBe(0);
+      backend.linear(out, x, prepared, bias, rows);
+      expect(spawned, `${label}: after ${callsToStart} calls`).toBe(1);
+      for (let call = 0; call < 3; call++) backend.linear(out, x, prepared, bias, rows);
+      expect(spawned, `${label}: started once`).toBe(1);
+      backend.dispose();
+    }
+  });
 
   it('computes on the calling thread until the worker is ready, then shares rows with it, bit for bit', async () => {
     for (const [label, create] of factories) {
@@ -576,13 +608,9 @@ describe('workers that join later (waitForWorkers: false)', () => {
         };
       };
       const backend = await create(heldSpawner);
-      const [rows, inFeatures, outFeatures] = [64, 256, 136]; // 2.2 M multiply-adds: worth sharing for both backends
-      const prepared = backend.prepare(randomArray(outFeatures * inFeatures, 501, 0.5), outFeatures, inFeatures);
-      const bias = randomArray(outFeatures, 502);
-      const x = backend.allocate(rows * inFeatures);
-      x.set(randomArray(rows * inFeatures, 503, 2));
-      const alone = backend.allocate(rows * outFeatures);
-      backend.linear(alone, x, prepared, bias, rows);
+      // The weight is registered before the worker exists: the worker must still get it.
+      const { prepared, bias, x, out: alone } = callBuffers(backend, 501);
+      for (let call = 0; call <= callsToStart; call++) backend.linear(alone, x, prepared, bias, rows);
       expect(backend.rowsComputedByWorkers, `${label}: no worker before it is ready`).toBe(0);
 
       release();
@@ -604,11 +632,7 @@ describe('workers that join later (waitForWorkers: false)', () => {
     // 'ready' messages stay undelivered: the workers must join through the control block.
     for (const [label, create] of factories) {
       const backend = await create(spawnNodeLinearWorker);
-      const [rows, inFeatures, outFeatures] = [64, 256, 136];
-      const prepared = backend.prepare(randomArray(outFeatures * inFeatures, 511, 0.5), outFeatures, inFeatures);
-      const x = backend.allocate(rows * inFeatures);
-      x.set(randomArray(rows * inFeatures, 512, 2));
-      const out = backend.allocate(rows * outFeatures);
+      const { prepared, x, out } = callBuffers(backend, 511);
       const deadline = performance.now() + 20_000;
       while (backend.rowsComputedByWorkers === 0 && performance.now() < deadline) {
         backend.linear(out, x, prepared, null, rows); // synchronous: no message is delivered meanwhile
@@ -618,7 +642,7 @@ describe('workers that join later (waitForWorkers: false)', () => {
     }
   });
 
-  it('reports a worker that cannot start at the next call, not at creation', async () => {
+  it('reports a worker that cannot start at a call after it was started, not at creation', async () => {
     const failingSpawner: SpawnLinearWorker = () => ({
       postMessage() {},
       onMessage() {},
@@ -631,11 +655,10 @@ describe('workers that join later (waitForWorkers: false)', () => {
     for (const [label, create] of factories) {
       const backend = await create(failingSpawner);
       await new Promise((resolve) => setTimeout(resolve, 0));
-      const use = (): void => {
-        const weight = backend.prepare(new Float32Array(16), 4, 4);
-        const [x, out] = [backend.allocate(8), backend.allocate(8)];
-        backend.linear(out, x, weight, null, 2);
-      };
+      const { prepared, x, out } = callBuffers(backend, 531);
+      const use = (): void => backend.linear(out, x, prepared, null, rows);
+      for (let call = 0; call < callsToStart; call++) use(); // the last one starts the worker
+      await new Promise((resolve) => setTimeout(resolve, 0));
       expect(use, label).toThrow(/linear worker 1 failed: entry module not found/);
       backend.dispose();
     }
