@@ -65,12 +65,12 @@ const MULTIPLY_ADDS_PER_MS_AT_WORST = 100_000; // 0.1 GMAC/s: far below any real
  * Why not at creation: on 2 cores, a starting worker (about 35 ms of CPU before it runs our code,
  * 50-90 ms of wall time) competes with the calling thread's own start, whose freshly loaded code
  * is compiled on V8's background threads. Measured, JS backend, 2 threads, loadSentenceEncoder
- * then one 15-token sentence (medians of 5-6 processes): workers started at creation, weights
- * ready 47 ms and first embedding 149-154 ms; started here, 39 ms and 133 ms, as with 1 thread;
- * a worker that never starts, 39 ms and 125 ms. A worker cannot help that first pass either: it
- * joins halfway through, with its own code cold (first embedding 146-150 ms whether it joined or
- * not). The cost: embeddings 2 and 3 run while the worker starts (100 and 66 ms instead of 66 and
- * 52 ms); a large first call starts the workers at its first matmul and loses nothing.
+ * then one 15-token sentence (medians of 5 processes): workers started at creation, weights
+ * ready 45 ms and first embedding 155 ms; started here, 40.5 ms and 127 ms; a worker that never
+ * starts, 39 ms and 125 ms. A worker cannot help that first pass either: it joins halfway
+ * through, with its own code cold (first embedding about 150 ms whether it joined or not). The
+ * cost: embeddings 2 and 3 run while the worker starts (104 and 72 ms instead of 65 and 52 ms);
+ * a large first call starts the workers at its first matmul and loses nothing.
  */
 export const START_WORKERS_AFTER_MULTIPLY_ADDS = 150_000_000;
 
