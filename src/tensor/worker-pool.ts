@@ -190,10 +190,6 @@ export class LinearWorkerPool {
     });
   }
 
-  get workerCount(): number {
-    return this.workers.length;
-  }
-
   /** Rows computed by the workers (not the calling thread) so far: shows whether sharing happens. */
   get rowsComputedByWorkers(): number {
     return Atomics.load(this.control, WORKER_ROWS);
