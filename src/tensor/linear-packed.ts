@@ -21,10 +21,18 @@
  * faster (3.9 against 3.6–3.7 GFLOPS) but cost 140–190 ms at load and a second copy of the
  * weights (42.5 MB for this model). Reading the layout in place needs four cursors into W instead
  * of one, each advanced by 1 per step, and reads four rows of W side by side.
+ * Measured later, plain Node: copying the tile's two rows of x, interleaved, into a float64
+ * scratch (one cursor for both, no conversion) gives +2.5% alone (3.64–3.88 against 3.63–3.79
+ * GFLOPS) and +11.5% with the panels (4.10–4.20). Repacking in place, through a 2.4 MB scratch,
+ * takes 18 ms for this model's 24 matrices and needs no second copy, but it rewrites the
+ * checkpoint's bytes, which `fromParts` takes from its caller (who may build a second encoder on
+ * them), and threads would have to learn each weight's layout. Not done: in the end-to-end
+ * ratios it buys about 10%.
  * Measured alternatives that lost: 4×4 tiles (16 accumulators + 8 operands do not fit in 16 xmm
- * registers, so they spill: ~25% slower), 3×4 and 4×2 tiles (no better), unrolling the k loop
- * (no gain), cache blocking (the kernel is instruction-bound, not memory-bound), and
- * `Math.fround` in the loop (1.7× slower).
+ * registers, so they spill: ~25% slower), 3×4 and 4×2 tiles (no better), 2×6 tiles (3.1–3.5
+ * GFLOPS), row subarrays read with one shared index (3.2–3.3), unrolling the k loop (no gain),
+ * cache blocking (the kernel is instruction-bound, not memory-bound), and `Math.fround` in the
+ * loop (1.7× slower).
  *
  * The arithmetic is the same as `linear.ts`, operation for operation: each output starts from
  * its bias (or 0), adds x[r, k]·W[n, k] for k = 0, 1, … in float64, and is rounded to float32
