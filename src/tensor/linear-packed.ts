@@ -26,8 +26,8 @@
  * GFLOPS) and +11.5% with the panels (4.10–4.20). Repacking in place, through a 2.4 MB scratch,
  * takes 18 ms for this model's 24 matrices and needs no second copy, but it rewrites the
  * checkpoint's bytes, which `fromParts` takes from its caller (who may build a second encoder on
- * them), and threads would have to learn each weight's layout. Not done: in the end-to-end
- * ratios it buys about 10%.
+ * them), and threads would have to learn each weight's layout. Not done, for about 10% end to
+ * end.
  * Measured alternatives that lost: 4×4 tiles (16 accumulators + 8 operands do not fit in 16 xmm
  * registers, so they spill: ~25% slower), 3×4 and 4×2 tiles (no better), 2×6 tiles (3.1–3.5
  * GFLOPS), row subarrays read with one shared index (3.2–3.3), unrolling the k loop (no gain),
