@@ -165,9 +165,8 @@ export class LinearWorkerPool {
       pool.pendingStart = spawner;
       return pool;
     }
-    const workersReady = pool.spawnWorkers(spawner);
     try {
-      await workersReady;
+      await pool.spawnWorkers(spawner);
     } catch (error) {
       pool.dispose();
       throw startFailure(error);
