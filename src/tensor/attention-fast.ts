@@ -12,6 +12,8 @@
  *      why 2×4 and not 4×4 on V8);
  *   3. taking the queries two at a time, so only two rows of scores are ever stored.
  * What is left is mostly Math.exp in the softmax (about a quarter of the time).
+ * The tiles' cursors are masked to [0, 2^30) as in `linear-packed.ts` (see "Cursors" there);
+ * `createAttentionScratch` refuses a scratch with a block longer than that.
  *
  * Exactness: every score is Σ_c q_i[c]·k_j[c] for c = 0, 1, … from 0 in float64, times 1/√d,
  * plus the mask; the softmax is the same `softmaxInPlace`; every context value is
@@ -164,23 +166,24 @@ function scoresForQueryPair(
   S: number,
   scale: number,
 ): void {
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR: non-negative cursors, see "Cursors" in linear-packed.ts
   const keyPanelCount = Math.ceil(L / PANEL_WIDTH);
   for (let p = 0; p < keyPanelCount; p++) {
     let s00 = 0, s01 = 0, s02 = 0, s03 = 0; // s_rt: query i + r, key 4p + t
     let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-    let k = (p * d * PANEL_WIDTH) | 0; // keyPanels[p, c, 0]
-    let q0 = (i * d) | 0; // queries[i, c]
-    let q1 = (q0 + d) | 0; // queries[i + 1, c]
-    const q0End = (q0 + d) | 0;
+    let k = (p * d * PANEL_WIDTH) & CURSOR_MASK; // keyPanels[p, c, 0]
+    let q0 = (i * d) & CURSOR_MASK; // queries[i, c]
+    let q1 = (q0 + d) & CURSOR_MASK; // queries[i + 1, c]
+    const q0End = (q0 + d) & CURSOR_MASK;
     while (q0 < q0End) {
-      const k0 = keyPanels[k], k1 = keyPanels[(k + 1) | 0], k2 = keyPanels[(k + 2) | 0], k3 = keyPanels[(k + 3) | 0];
+      const k0 = keyPanels[k], k1 = keyPanels[k + 1], k2 = keyPanels[k + 2], k3 = keyPanels[k + 3];
       const a = queries[q0];
       s00 += a * k0; s01 += a * k1; s02 += a * k2; s03 += a * k3;
       const b = queries[q1];
       s10 += b * k0; s11 += b * k1; s12 += b * k2; s13 += b * k3;
-      k = (k + PANEL_WIDTH) | 0;
-      q0 = (q0 + 1) | 0;
-      q1 = (q1 + 1) | 0;
+      k = (k + PANEL_WIDTH) & CURSOR_MASK;
+      q0 = (q0 + 1) & CURSOR_MASK;
+      q1 = (q1 + 1) & CURSOR_MASK;
     }
     const o = p * PANEL_WIDTH; // scores[0, 4p]
     scores[o] = s00 * scale; scores[o + 1] = s01 * scale; scores[o + 2] = s02 * scale; scores[o + 3] = s03 * scale;
@@ -199,18 +202,19 @@ function scoresForQuery(
   d: number,
   scale: number,
 ): void {
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR: non-negative cursors, see "Cursors" in linear-packed.ts
   const keyPanelCount = Math.ceil(L / PANEL_WIDTH);
   for (let p = 0; p < keyPanelCount; p++) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    let k = (p * d * PANEL_WIDTH) | 0;
-    let q0 = (i * d) | 0;
-    const q0End = (q0 + d) | 0;
+    let k = (p * d * PANEL_WIDTH) & CURSOR_MASK;
+    let q0 = (i * d) & CURSOR_MASK;
+    const q0End = (q0 + d) & CURSOR_MASK;
     while (q0 < q0End) {
       const a = queries[q0];
-      s0 += a * keyPanels[k]; s1 += a * keyPanels[(k + 1) | 0];
-      s2 += a * keyPanels[(k + 2) | 0]; s3 += a * keyPanels[(k + 3) | 0];
-      k = (k + PANEL_WIDTH) | 0;
-      q0 = (q0 + 1) | 0;
+      s0 += a * keyPanels[k]; s1 += a * keyPanels[k + 1];
+      s2 += a * keyPanels[k + 2]; s3 += a * keyPanels[k + 3];
+      k = (k + PANEL_WIDTH) & CURSOR_MASK;
+      q0 = (q0 + 1) & CURSOR_MASK;
     }
     const o = p * PANEL_WIDTH;
     scores[o] = s0 * scale; scores[o + 1] = s1 * scale; scores[o + 2] = s2 * scale; scores[o + 3] = s3 * scale;
@@ -234,22 +238,23 @@ function contextForQueryPair(
   d: number,
   S: number,
 ): void {
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR: non-negative cursors, see "Cursors" in linear-packed.ts
   const valuePanelCount = Math.ceil(d / PANEL_WIDTH);
   for (let p = 0; p < valuePanelCount; p++) {
     let c00 = 0, c01 = 0, c02 = 0, c03 = 0; // c_rt: query row + r, column 4p + t
     let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-    let v = (p * L * PANEL_WIDTH) | 0; // valuePanels[p, j, 0]
+    let v = (p * L * PANEL_WIDTH) & CURSOR_MASK; // valuePanels[p, j, 0]
     let p0 = 0; // probs[0, j]
-    let p1 = S | 0; // probs[1, j]
+    let p1 = S & CURSOR_MASK; // probs[1, j]
     while (p0 < L) {
-      const v0 = valuePanels[v], v1 = valuePanels[(v + 1) | 0], v2 = valuePanels[(v + 2) | 0], v3 = valuePanels[(v + 3) | 0];
+      const v0 = valuePanels[v], v1 = valuePanels[v + 1], v2 = valuePanels[v + 2], v3 = valuePanels[v + 3];
       const a = probs[p0];
       c00 += a * v0; c01 += a * v1; c02 += a * v2; c03 += a * v3;
       const b = probs[p1];
       c10 += b * v0; c11 += b * v1; c12 += b * v2; c13 += b * v3;
-      v = (v + PANEL_WIDTH) | 0;
-      p0 = (p0 + 1) | 0;
-      p1 = (p1 + 1) | 0;
+      v = (v + PANEL_WIDTH) & CURSOR_MASK;
+      p0 = (p0 + 1) & CURSOR_MASK;
+      p1 = (p1 + 1) & CURSOR_MASK;
     }
     const c = p * PANEL_WIDTH;
     const o = row * H + column + c;
@@ -269,17 +274,18 @@ function contextForQuery(
   L: number,
   d: number,
 ): void {
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR: non-negative cursors, see "Cursors" in linear-packed.ts
   const valuePanelCount = Math.ceil(d / PANEL_WIDTH);
   for (let p = 0; p < valuePanelCount; p++) {
     let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
-    let v = (p * L * PANEL_WIDTH) | 0;
+    let v = (p * L * PANEL_WIDTH) & CURSOR_MASK;
     let p0 = 0;
     while (p0 < L) {
       const a = probs[p0];
-      c0 += a * valuePanels[v]; c1 += a * valuePanels[(v + 1) | 0];
-      c2 += a * valuePanels[(v + 2) | 0]; c3 += a * valuePanels[(v + 3) | 0];
-      v = (v + PANEL_WIDTH) | 0;
-      p0 = (p0 + 1) | 0;
+      c0 += a * valuePanels[v]; c1 += a * valuePanels[v + 1];
+      c2 += a * valuePanels[v + 2]; c3 += a * valuePanels[v + 3];
+      v = (v + PANEL_WIDTH) & CURSOR_MASK;
+      p0 = (p0 + 1) & CURSOR_MASK;
     }
     const c = p * PANEL_WIDTH;
     storeContext(context, row * H + column + c, d - c, c0, c1, c2, c3);

@@ -21,6 +21,7 @@
  * results several times faster; the tests hold the two together.
  */
 
+import { LARGEST_CURSOR } from './linear-packed.ts';
 import { softmaxInPlace } from './softmax.ts';
 
 export interface AttentionShape {
@@ -59,6 +60,14 @@ export function createAttentionScratch(maxLength: number, headSize: number): Att
     }
   }
   const S = Math.ceil(maxLength / 4) * 4;
+  // The fast kernel's cursors are masked to [0, 2^30) (see "Cursors" in linear-packed.ts): no
+  // block of this scratch may hold more floats than that.
+  const largestBlock = Math.max(2 * S, S * Math.ceil(headSize / 4) * 4);
+  if (largestBlock > LARGEST_CURSOR) {
+    throw new AttentionShapeError(
+      `attention scratch: ${maxLength} tokens × head size ${headSize} is past the fast kernel's index limit (${LARGEST_CURSOR} floats)`,
+    );
+  }
   const scores = new Float64Array(2 * S);
   return {
     maxLength,

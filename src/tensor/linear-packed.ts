@@ -6,7 +6,7 @@
  * `[outFeatures, inFeatures]` layout) reaches 0.3–1 GFLOPS. JavaScript has no SIMD and no FMA:
  * every multiply-add is one scalar float64 multiply and one add, and every Float32Array load
  * also costs a bounds check and a float32→float64 conversion. The only lever left is to do
- * more arithmetic per load. This kernel reaches about 3.5–4 GFLOPS on one thread by computing
+ * more arithmetic per load. This kernel reaches about 4–4.2 GFLOPS on one thread by computing
  * a 2×4 tile of outputs at once (2 rows of x times 4 output features): 8 accumulators held in
  * local variables (CPU registers), fed by 6 loads per 8 multiply-adds instead of 2 loads per
  * multiply-add.
@@ -16,23 +16,31 @@
  * A weight may also come as consecutive blocks of rows (the fused Q, K, V projection is the
  * checkpoint's three [H, H] matrices): the kernel walks the blocks one after another, so that
  * fusing them costs no concatenated copy.
- * The trade-off, measured (V8, x86-64, all-MiniLM-L6-v2's shapes): repacking W once into panels
- * [⌈N/4⌉, K, 4], so that the 4 weights a step needs are adjacent, made each matmul about 7%
- * faster (3.9 against 3.6–3.7 GFLOPS) but cost 140–190 ms at load and a second copy of the
- * weights (42.5 MB for this model). Reading the layout in place needs four cursors into W instead
- * of one, each advanced by 1 per step, and reads four rows of W side by side.
- * Measured later, plain Node: copying the tile's two rows of x, interleaved, into a float64
- * scratch (one cursor for both, no conversion) gives +2.5% alone (3.64–3.88 against 3.63–3.79
- * GFLOPS) and +11.5% with the panels (4.10–4.20). Repacking in place, through a 2.4 MB scratch,
- * takes 18 ms for this model's 24 matrices and needs no second copy, but it rewrites the
- * checkpoint's bytes, which `fromParts` takes from its caller (who may build a second encoder on
- * them), and threads would have to learn each weight's layout. Not done, for about 10% end to
- * end.
+ *
+ * Cursors. The tiles walk their arrays with integer cursors advanced by 1 per step, each kept
+ * as `(cursor + 1) & 0x3fffffff` rather than the usual `(cursor + 1) | 0`. Both keep the cursor
+ * a 32-bit integer, but `| 0` lets it be negative, so V8 sign-extended it before every load;
+ * the mask tells the compiler it lies in [0, 2^30), so the load uses it as it is. The argument
+ * checks refuse arrays whose floats would lie past `LARGEST_CURSOR` (2^30 − 1), so the mask
+ * never changes a value. Each tile declares the mask as its own constant: an imported one is
+ * not folded into the loop, and the kernel ran at 2.6 GFLOPS. The tiles also read a bias
+ * array unconditionally (zeros when the layer has none): a `bias === null` test in each tile
+ * cost 8%, though it is outside the loop. Together the two took the kernel from 3.6–3.8 to
+ * 4.0–4.2 GFLOPS (plain Node, this model's shapes); neither helped alone.
+ *
+ * The trade-off, measured (V8, x86-64, all-MiniLM-L6-v2's shapes): repacking W into panels
+ * [⌈N/4⌉, K, 4], so that the 4 weights a step needs are adjacent (one cursor instead of four),
+ * reached 4.1–4.2 GFLOPS, no faster than this kernel, while it costs either a second copy of
+ * the weights (42.5 MB) or rewriting the checkpoint's bytes in place (18 ms for the 24
+ * matrices; but `fromParts` takes those bytes from its caller, who may build a second encoder
+ * on them). Neither is done.
  * Measured alternatives that lost: 4×4 tiles (16 accumulators + 8 operands do not fit in 16 xmm
  * registers, so they spill: ~25% slower), 3×4 and 4×2 tiles (no better), 2×6 tiles (3.1–3.5
- * GFLOPS), row subarrays read with one shared index (3.2–3.3), unrolling the k loop (no gain),
- * cache blocking (the kernel is instruction-bound, not memory-bound), and `Math.fround` in the
- * loop (1.7× slower).
+ * GFLOPS), row subarrays read with one shared index (3.2–3.3), the two rows of x copied,
+ * interleaved, into a float64 scratch (3.8), x and a weight panel copied into one float64 or
+ * float32 scratch so that the loop reads a single array (4.0–4.1), unrolling the k loop by 2
+ * or 4 (3.6 and 3.2), cache blocking (the kernel is instruction-bound, not memory-bound), and
+ * `Math.fround` in the loop (1.7× slower).
  *
  * The arithmetic is the same as `linear.ts`, operation for operation: each output starts from
  * its bias (or 0), adds x[r, k]·W[n, k] for k = 0, 1, … in float64, and is rounded to float32
@@ -96,6 +104,13 @@ export interface LinearWeightBlock {
 /** A weight as `prepare` or `prepareRowBlocks` take it: [N, K], or that matrix as consecutive row blocks. */
 export type LinearWeightSource = Float32Array | readonly Float32Array[];
 
+/**
+ * The largest array index the tiles' cursors can hold: 2^30 − 1, the `0x3fffffff` each tile masks
+ * its cursors with (see "Cursors" above). Weights and inputs whose floats would lie past it are
+ * refused by the argument checks, so the mask never changes a cursor's value.
+ */
+export const LARGEST_CURSOR = 0x3fffffff;
+
 // Every LinearWeightView built by wrapLinearWeight, so that a foreign object is refused clearly.
 const weightViews = new WeakSet<LinearWeightView>();
 
@@ -107,6 +122,11 @@ const weightViews = new WeakSet<LinearWeightView>();
 export function wrapLinearWeight(weight: LinearWeightSource, outFeatures: number, inFeatures: number): LinearWeightView {
   checkDimension('outFeatures', outFeatures);
   checkDimension('inFeatures', inFeatures);
+  if (outFeatures * inFeatures > LARGEST_CURSOR) {
+    throw new LinearShapeError(
+      `weight of ${outFeatures} × ${inFeatures} floats is past the kernel's index limit (${LARGEST_CURSOR} floats)`,
+    );
+  }
   const parts = weight instanceof Float32Array ? [weight] : weight;
   if (!Array.isArray(parts) || parts.length === 0 || !parts.every((part) => part instanceof Float32Array)) {
     throw new LinearShapeError('weight must be a Float32Array or a non-empty array of Float32Array row blocks');
@@ -167,6 +187,9 @@ export function linearTiled(
   const K = weight.inFeatures;
   const N = weight.outFeatures;
   const applyGelu = activation === 'gelu';
+  // No bias is a zero bias: the tiles read one unconditionally. A `bias === null ? 0 : …` test in
+  // each tile, though outside its loop, measured 8% slower (V8, this model's shapes).
+  const startValues = bias ?? new Float32Array(N);
   let row = rowStart;
   for (; row + 2 <= rowEnd; row += 2) {
     // Block by block (usually one); in each, features go 4 at a time, the last rows mod 4 one at a time.
@@ -174,8 +197,8 @@ export function linearTiled(
     for (const { data: w, rows } of weight.blocks) {
       const fullTileEnd = rows - (rows % 4);
       let i = 0; // row of the block
-      for (; i < fullTileEnd; i += 4) tile2x4(out, x, w, i, bias, row, n0 + i, K, N);
-      for (; i < rows; i++) tile2x1(out, x, w, i, bias, row, n0 + i, K, N);
+      for (; i < fullTileEnd; i += 4) tile2x4(out, x, w, i, startValues, row, n0 + i, K, N);
+      for (; i < rows; i++) tile2x1(out, x, w, i, startValues, row, n0 + i, K, N);
       n0 += rows;
     }
     // GELU on the two rows just stored, while they are still in cache (the subarray is one
@@ -187,8 +210,8 @@ export function linearTiled(
     for (const { data: w, rows } of weight.blocks) {
       const fullTileEnd = rows - (rows % 4);
       let i = 0;
-      for (; i < fullTileEnd; i += 4) tile1x4(out, x, w, i, bias, row, n0 + i, K, N);
-      for (; i < rows; i++) tile1x1(out, x, w, i, bias, row, n0 + i, K, N);
+      for (; i < fullTileEnd; i += 4) tile1x4(out, x, w, i, startValues, row, n0 + i, K, N);
+      for (; i < rows; i++) tile1x1(out, x, w, i, startValues, row, n0 + i, K, N);
       n0 += rows;
     }
     if (applyGelu) geluInPlace(out.subarray(row * N, (row + 1) * N));
@@ -201,36 +224,37 @@ function tile2x4(
   x: Float32Array, // [R, K]
   w: Float32Array, // [rows of the block, K]
   wRow: number, // the block's row holding feature n0
-  bias: Float32Array | null, // [N]
+  bias: Float32Array, // [N]: zeros when the layer has none
   row: number,
   n0: number,
   K: number,
   N: number,
 ): void {
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR, declared here to be folded: see "Cursors" above
   // c_ij: row `row + i`, feature n0 + j. Start from the bias, as linear.ts does.
-  const b0 = bias === null ? 0 : bias[n0]!, b1 = bias === null ? 0 : bias[n0 + 1]!;
-  const b2 = bias === null ? 0 : bias[n0 + 2]!, b3 = bias === null ? 0 : bias[n0 + 3]!;
+  const b0 = bias[n0]!, b1 = bias[n0 + 1]!;
+  const b2 = bias[n0 + 2]!, b3 = bias[n0 + 3]!;
   let c00 = b0, c01 = b1, c02 = b2, c03 = b3;
   let c10 = b0, c11 = b1, c12 = b2, c13 = b3;
-  let w0 = (wRow * K) | 0; // W[n0, k]
-  let w1 = (w0 + K) | 0; // W[n0 + 1, k]
-  let w2 = (w1 + K) | 0; // W[n0 + 2, k]
-  let w3 = (w2 + K) | 0; // W[n0 + 3, k]
-  let x0 = (row * K) | 0; // x[row, k]
-  let x1 = (x0 + K) | 0; // x[row + 1, k]
-  const x0End = (x0 + K) | 0;
+  let w0 = (wRow * K) & CURSOR_MASK; // W[n0, k]
+  let w1 = (w0 + K) & CURSOR_MASK; // W[n0 + 1, k]
+  let w2 = (w1 + K) & CURSOR_MASK; // W[n0 + 2, k]
+  let w3 = (w2 + K) & CURSOR_MASK; // W[n0 + 3, k]
+  let x0 = (row * K) & CURSOR_MASK; // x[row, k]
+  let x1 = (x0 + K) & CURSOR_MASK; // x[row + 1, k]
+  const x0End = (x0 + K) & CURSOR_MASK;
   while (x0 < x0End) {
     const a0 = w[w0]!, a1 = w[w1]!, a2 = w[w2]!, a3 = w[w3]!;
     const xa = x[x0]!;
     c00 += xa * a0; c01 += xa * a1; c02 += xa * a2; c03 += xa * a3;
     const xb = x[x1]!;
     c10 += xb * a0; c11 += xb * a1; c12 += xb * a2; c13 += xb * a3;
-    w0 = (w0 + 1) | 0;
-    w1 = (w1 + 1) | 0;
-    w2 = (w2 + 1) | 0;
-    w3 = (w3 + 1) | 0;
-    x0 = (x0 + 1) | 0;
-    x1 = (x1 + 1) | 0;
+    w0 = (w0 + 1) & CURSOR_MASK;
+    w1 = (w1 + 1) & CURSOR_MASK;
+    w2 = (w2 + 1) & CURSOR_MASK;
+    w3 = (w3 + 1) & CURSOR_MASK;
+    x0 = (x0 + 1) & CURSOR_MASK;
+    x1 = (x1 + 1) & CURSOR_MASK;
   }
   // Storing into a Float32Array rounds each float64 sum to float32, once.
   const o = row * N + n0; // out[row, n0]
@@ -245,25 +269,26 @@ function tile2x1(
   x: Float32Array, // [R, K]
   w: Float32Array, // [rows of the block, K]
   wRow: number, // the block's row holding feature n
-  bias: Float32Array | null, // [N]
+  bias: Float32Array, // [N]: zeros when the layer has none
   row: number,
   n: number,
   K: number,
   N: number,
 ): void {
-  let c0 = bias === null ? 0 : bias[n]!;
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR, declared here to be folded: see "Cursors" above
+  let c0 = bias[n]!;
   let c1 = c0;
-  let wi = (wRow * K) | 0; // W[n, k]
-  let x0 = (row * K) | 0;
-  let x1 = (x0 + K) | 0;
-  const x0End = (x0 + K) | 0;
+  let wi = (wRow * K) & CURSOR_MASK; // W[n, k]
+  let x0 = (row * K) & CURSOR_MASK;
+  let x1 = (x0 + K) & CURSOR_MASK;
+  const x0End = (x0 + K) & CURSOR_MASK;
   while (x0 < x0End) {
     const a = w[wi]!;
     c0 += x[x0]! * a;
     c1 += x[x1]! * a;
-    wi = (wi + 1) | 0;
-    x0 = (x0 + 1) | 0;
-    x1 = (x1 + 1) | 0;
+    wi = (wi + 1) & CURSOR_MASK;
+    x0 = (x0 + 1) & CURSOR_MASK;
+    x1 = (x1 + 1) & CURSOR_MASK;
   }
   out[row * N + n] = c0;
   out[(row + 1) * N + n] = c1;
@@ -275,28 +300,29 @@ function tile1x4(
   x: Float32Array, // [R, K]
   w: Float32Array, // [rows of the block, K]
   wRow: number, // the block's row holding feature n0
-  bias: Float32Array | null, // [N]
+  bias: Float32Array, // [N]: zeros when the layer has none
   row: number,
   n0: number,
   K: number,
   N: number,
 ): void {
-  let c0 = bias === null ? 0 : bias[n0]!, c1 = bias === null ? 0 : bias[n0 + 1]!;
-  let c2 = bias === null ? 0 : bias[n0 + 2]!, c3 = bias === null ? 0 : bias[n0 + 3]!;
-  let w0 = (wRow * K) | 0;
-  let w1 = (w0 + K) | 0;
-  let w2 = (w1 + K) | 0;
-  let w3 = (w2 + K) | 0;
-  let x0 = (row * K) | 0;
-  const x0End = (x0 + K) | 0;
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR, declared here to be folded: see "Cursors" above
+  let c0 = bias[n0]!, c1 = bias[n0 + 1]!;
+  let c2 = bias[n0 + 2]!, c3 = bias[n0 + 3]!;
+  let w0 = (wRow * K) & CURSOR_MASK;
+  let w1 = (w0 + K) & CURSOR_MASK;
+  let w2 = (w1 + K) & CURSOR_MASK;
+  let w3 = (w2 + K) & CURSOR_MASK;
+  let x0 = (row * K) & CURSOR_MASK;
+  const x0End = (x0 + K) & CURSOR_MASK;
   while (x0 < x0End) {
     const xa = x[x0]!;
     c0 += xa * w[w0]!; c1 += xa * w[w1]!; c2 += xa * w[w2]!; c3 += xa * w[w3]!;
-    w0 = (w0 + 1) | 0;
-    w1 = (w1 + 1) | 0;
-    w2 = (w2 + 1) | 0;
-    w3 = (w3 + 1) | 0;
-    x0 = (x0 + 1) | 0;
+    w0 = (w0 + 1) & CURSOR_MASK;
+    w1 = (w1 + 1) & CURSOR_MASK;
+    w2 = (w2 + 1) & CURSOR_MASK;
+    w3 = (w3 + 1) & CURSOR_MASK;
+    x0 = (x0 + 1) & CURSOR_MASK;
   }
   const o = row * N + n0;
   out[o] = c0; out[o + 1] = c1; out[o + 2] = c2; out[o + 3] = c3;
@@ -308,20 +334,21 @@ function tile1x1(
   x: Float32Array, // [R, K]
   w: Float32Array, // [rows of the block, K]
   wRow: number, // the block's row holding feature n
-  bias: Float32Array | null, // [N]
+  bias: Float32Array, // [N]: zeros when the layer has none
   row: number,
   n: number,
   K: number,
   N: number,
 ): void {
-  let c = bias === null ? 0 : bias[n]!;
-  let wi = (wRow * K) | 0;
-  let x0 = (row * K) | 0;
-  const x0End = (x0 + K) | 0;
+  const CURSOR_MASK = 0x3fffffff; // = LARGEST_CURSOR, declared here to be folded: see "Cursors" above
+  let c = bias[n]!;
+  let wi = (wRow * K) & CURSOR_MASK;
+  let x0 = (row * K) & CURSOR_MASK;
+  const x0End = (x0 + K) & CURSOR_MASK;
   while (x0 < x0End) {
     c += x[x0]! * w[wi]!;
-    wi = (wi + 1) | 0;
-    x0 = (x0 + 1) | 0;
+    wi = (wi + 1) & CURSOR_MASK;
+    x0 = (x0 + 1) & CURSOR_MASK;
   }
   out[row * N + n] = c;
 }
@@ -352,6 +379,9 @@ export function checkLinearArguments(
   const N = weight.outFeatures;
   if (!Number.isSafeInteger(rowStart) || !Number.isSafeInteger(rowEnd) || rowStart < 0 || rowEnd < rowStart) {
     throw new LinearShapeError(`row range [${rowStart}, ${rowEnd}) must be integers with 0 ≤ rowStart ≤ rowEnd`);
+  }
+  if (rowEnd * K > LARGEST_CURSOR) {
+    throw new LinearShapeError(`rows up to ${rowEnd} × inFeatures ${K} are past the kernel's index limit (${LARGEST_CURSOR} floats of x)`);
   }
   if (x.length < rowEnd * K) {
     throw new LinearShapeError(`x has ${x.length} floats, rows up to ${rowEnd} × inFeatures ${K} need ${rowEnd * K}`);

@@ -4,8 +4,8 @@
  *
  * `prepare` wraps the caller's view without copying it, after checking its length: the weights
  * are used in place; the checkpoint bytes are the only copy. Loading therefore costs nothing per
- * weight, at the price of a matmul 5–20% slower than on repacked panels (measured on a loaded machine) (linear-packed.ts
- * explains the trade-off). Activations are ordinary Float32Arrays. Results are bit-identical to
+ * weight; weights repacked into panels measured no faster (linear-packed.ts explains the
+ * trade-off). Activations are ordinary Float32Arrays. Results are bit-identical to
  * `plainBackend`, about 4× faster (`npm run bench:gemm`).
  * For more than one thread, see `threaded-backend.ts`.
  */

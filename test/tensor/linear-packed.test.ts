@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { linear } from '../../src/tensor/linear.ts';
 import { geluInPlace } from '../../src/tensor/gelu.ts';
 import { plainBackend } from '../../src/tensor/backend.ts';
-import { LinearShapeError, linearTiled, stackRows, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
+import { LARGEST_CURSOR, LinearShapeError, linearTiled, stackRows, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
 import { packedBackend } from '../../src/tensor/packed-backend.ts';
 import { firstDifference, randomArray } from '../helpers/random.ts';
 
@@ -198,6 +198,13 @@ describe('wrapLinearWeight', () => {
     expect(() => wrapLinearWeight(new Float32Array(0), 0, 4)).toThrow(/outFeatures must be a positive integer/);
     expect(() => wrapLinearWeight(new Float32Array(6), 3, 2.5)).toThrow(/inFeatures must be a positive integer/);
   });
+
+  it('refuses a weight past the tiles\' cursor limit (2^30 − 1 floats) before looking at its floats', () => {
+    expect(LARGEST_CURSOR).toBe(2 ** 30 - 1);
+    expect(() => wrapLinearWeight(new Float32Array(4), 2 ** 15, 2 ** 15)).toThrow(/past the kernel's index limit \(1073741823 floats\)/);
+    // Exactly at the limit is allowed: the check that fails next is the length one.
+    expect(() => wrapLinearWeight(new Float32Array(3), 1, LARGEST_CURSOR)).toThrow(/weight has 3 floats/);
+  });
 });
 
 describe('linearTiled argument checks', () => {
@@ -214,6 +221,9 @@ describe('linearTiled argument checks', () => {
     expect(() => linearTiled(out, x, wrapped, null, -1, 1)).toThrow(LinearShapeError);
     expect(() => linearTiled(out, x, wrapped, null, 0, 1.5)).toThrow(LinearShapeError);
     expect(() => linearTiled(out, x, wrapped, null, 0, 4)).toThrow(/rows up to 4/);
+    // x's floats past the cursor limit (2^28 rows × 4 = 2^30) are refused before its length is checked.
+    expect(() => linearTiled(out, x, wrapped, null, 0, 2 ** 28)).toThrow(/past the kernel's index limit/);
+    expect(() => linearTiled(out, x, wrapped, null, 0, 2 ** 28 - 1)).toThrow(/x has 12 floats/);
     // @ts-expect-error: an activation the kernel does not know
     expect(() => linearTiled(out, x, wrapped, null, 0, rows, 'relu')).toThrow(/unknown activation "relu"/);
   });

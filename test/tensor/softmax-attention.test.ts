@@ -95,4 +95,12 @@ describe('multiHeadSelfAttention', () => {
     expect(run).toThrow(AttentionShapeError);
     expect(run).toThrow(/scratch was made for ≤ 5 tokens/);
   });
+
+  it('refuses, before allocating, a scratch with a block past the fast kernel\'s cursor limit (2^30 − 1 floats)', () => {
+    // keyPanels would hold 2^25 tokens × 32 = 2^30 floats: one too many.
+    expect(() => createAttentionScratch(2 ** 25, 32)).toThrow(AttentionShapeError);
+    expect(() => createAttentionScratch(2 ** 25, 32)).toThrow(/past the fast kernel's index limit \(1073741823 floats\)/);
+    // The head size counts in whole panels of 4: 2^28 tokens × head size 1 is 2^30 floats too.
+    expect(() => createAttentionScratch(2 ** 28, 1)).toThrow(/index limit/);
+  });
 });
