@@ -25,8 +25,9 @@
  * never changes a value. Each tile declares the mask as its own constant: an imported one is
  * not folded into the loop, and the kernel ran at 2.6 GFLOPS. The tiles also read a bias
  * array unconditionally (zeros when the layer has none): a `bias === null` test in each tile
- * cost 8%, though it is outside the loop. Together the two took the kernel from 3.6–3.8 to
- * 4.0–4.2 GFLOPS (plain Node, this model's shapes); neither helped alone.
+ * cost 8%, though it is outside the loop. Together the two took the kernel from 3.5–3.8 to
+ * 3.9–4.2 GFLOPS (plain Node, this model's shapes, best of 4 rounds); alone, each gained a
+ * few per cent at most.
  *
  * The trade-off, measured (V8, x86-64, all-MiniLM-L6-v2's shapes): repacking W into panels
  * [⌈N/4⌉, K, 4], so that the 4 weights a step needs are adjacent (one cursor instead of four),
