@@ -6,7 +6,7 @@
  * `[outFeatures, inFeatures]` layout) reaches 0.3–1 GFLOPS. JavaScript has no SIMD and no FMA:
  * every multiply-add is one scalar float64 multiply and one add, and every Float32Array load
  * also costs a bounds check and a float32→float64 conversion. The only lever left is to do
- * more arithmetic per load. This kernel reaches about 4–4.2 GFLOPS on one thread by computing
+ * more arithmetic per load. This kernel reaches about 3.9–4.2 GFLOPS on one thread by computing
  * a 2×4 tile of outputs at once (2 rows of x times 4 output features): 8 accumulators held in
  * local variables (CPU registers), fed by 6 loads per 8 multiply-adds instead of 2 loads per
  * multiply-add.
@@ -40,7 +40,7 @@
  * GFLOPS), row subarrays read with one shared index (3.2–3.3), the two rows of x copied,
  * interleaved, into a float64 scratch (3.8), x and a weight panel copied into one float64 or
  * float32 scratch so that the loop reads a single array (4.0–4.1), unrolling the k loop by 2
- * or 4 (3.6 and 3.2), cache blocking (the kernel is instruction-bound, not memory-bound), and
+ * or 4 (3.1–3.8 and 2.6–3.4), cache blocking (the kernel is instruction-bound, not memory-bound), and
  * `Math.fround` in the loop (1.7× slower).
  *
  * The arithmetic is the same as `linear.ts`, operation for operation: each output starts from
