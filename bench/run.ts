@@ -10,7 +10,9 @@
  * Before each round it samples the CPU for a second; if other processes use more than
  * --max-busy cores it waits --load-wait seconds and tries again, up to --load-attempts times,
  * then gives up without recording anything, unless --force (then the round is recorded and
- * marked as forced). --timeout is per engine process, in minutes.
+ * marked as forced). Before each engine process it times a fixed run of the pure-JS kernel
+ * (lib/host-speed.ts) and records the host's speed: a slowed host is invisible to the CPU check.
+ * --timeout is per engine process, in minutes.
  *
  * Exit code: 0 when every engine ran and agreed; 2 when one failed or computed a wrong result
  * (the results are written all the same); 1 on bad options; 3 when the CPU stayed busy.
@@ -25,6 +27,7 @@ import { BenchArgumentError, intOption, numberOption, parseArgs } from './lib/ar
 import type { EngineConfig } from './lib/configs.ts';
 import { allConfigs, parseThreadCounts, selectConfigs } from './lib/configs.ts';
 import { waitForQuietCpu } from './lib/cpu-load.ts';
+import { measureHostSpeed } from './lib/host-speed.ts';
 import { killRunningEngineProcess, runEngineProcess } from './lib/engine-process.ts';
 import { describeMachine } from './lib/machine.ts';
 import {
@@ -189,19 +192,22 @@ async function main(): Promise<number> {
         );
         return 3;
       }
+      const hostGflops: Record<string, number> = {};
       roundLoads.push({
         round,
         busyCores: check.sample?.busyCores ?? null,
         stealCores: check.sample?.stealCores ?? null,
         attempts: check.attempts,
         forced: !check.quiet,
+        hostGflops,
       });
 
       // Alternate: every configuration once per round, the order rotated by one each round.
       const runnable = active.filter((s) => s.skipped === null);
       const shift = (round - 1) % Math.max(1, runnable.length);
       for (const s of [...runnable.slice(shift), ...runnable.slice(0, shift)]) {
-        log(`round ${round}/${options.runs}: ${s.config.id}...`);
+        hostGflops[s.config.id] = measureHostSpeed();
+        log(`round ${round}/${options.runs}: ${s.config.id} (host speed ${hostGflops[s.config.id]!.toFixed(2)} GFLOPS)...`);
         const outcome = await runEngineProcess(s.config, runnerArgs(s.config), options.timeoutMs, bundles.get(s.config.runnerPath), engineEnv);
         if (!outcome.ok) {
           s.failures.push(outcome.error);

@@ -1,7 +1,8 @@
 /**
  * Writes bench/RESULTS.md from the summaries: what ran where (date, machine, versions, the exact
- * command, CPU load before each round), the table of medians, minilm-ts against each peer at the
- * same thread count, the correctness verdicts, and what was skipped or failed.
+ * command, CPU load before each round, host speed before each process), the table of medians,
+ * minilm-ts against each peer at the same thread count, the correctness verdicts, and what was
+ * skipped or failed.
  * Smoke runs (`--quick`) and runs recorded on a busy machine (`--force`) say so at the top.
  * Paths of the machine never reach the file: they are replaced by <repo> and <tmp>.
  */
@@ -19,6 +20,11 @@ export interface RoundLoad {
   attempts: number;
   /** Busy beyond the threshold, recorded anyway because of --force. */
   forced: boolean;
+  /**
+   * The host's speed just before each engine process of the round, by configuration id: GFLOPS
+   * of a fixed kernel run (see host-speed.ts).
+   */
+  hostGflops: Record<string, number>;
 }
 
 export interface RunMeta {
@@ -77,6 +83,21 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
         .join('; '),
     `- Workloads: ${meta.workloadSizes.short} short sentences (batches of 32), ${meta.workloadSizes.passages} passages (batches of 16), ` +
       `${meta.workloadSizes.mixed} mixed-length sequences of 5..256 tokens (batches of 16), latency over ${meta.workloadSizes.latencyMeasured} single sentences after ${meta.workloadSizes.latencyWarmup} warm-up calls. See bench/README.md.`,
+    '',
+  );
+
+  push(
+    '## Host speed',
+    '',
+    "GFLOPS of a fixed piece of work timed just before each engine process: the engine's pure-JavaScript kernel on a [64×384]·[384×384]ᵀ product " +
+      '(bench/lib/host-speed.ts). It falls when another machine sharing the physical cores is busy, which the CPU check above cannot see: ' +
+      'compare the rounds with it, and read a row well below the others as a slowed host.',
+    '',
+    `| configuration | ${meta.roundLoads.map((r) => `round ${r.round}`).join(' | ')} |`,
+    `| --- | ${meta.roundLoads.map(() => '---').join(' | ')} |`,
+    ...summaries
+      .filter((s) => meta.roundLoads.some((r) => r.hostGflops[s.config.id] !== undefined))
+      .map((s) => `| ${s.config.id} | ${meta.roundLoads.map((r) => fixed(r.hostGflops[s.config.id] ?? null, 2)).join(' | ')} |`),
     '',
   );
 

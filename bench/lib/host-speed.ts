@@ -1,0 +1,49 @@
+/**
+ * How fast is the host right now? The CPU-load check (`cpu-load.ts`) sees the processes of this
+ * machine only. On a virtual machine, work in another guest sharing the physical cores slows
+ * every engine without appearing in /proc/stat (nor, always, as steal time). So before each
+ * engine process the harness also times a fixed piece of work, the engine's own pure-JavaScript
+ * matmul kernel (`linearTiled`) on a [64, 384] × [384, 384]ᵀ product, and records its rate in
+ * GFLOPS: rounds of one run can then be compared, and a run on a slowed host shows it.
+ *
+ * It flags, it does not fix: ratios between engines of one run stay meaningful when the host is
+ * slow for all of them alike; the absolute numbers do not.
+ */
+
+import { linearTiled, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
+import { median } from './stats.ts';
+
+const ROWS = 64;
+const FEATURES = 384;
+const SAMPLE_MS = 50;
+
+const WARMUP_MS = 300;
+
+/** Median GFLOPS of the kernel over samples of ~50 ms, for about `totalMs` after a warm-up. */
+export function measureHostSpeed(totalMs = 700): number {
+  // Fixed, deterministic inputs (any values do: the time does not depend on them).
+  const x = new Float32Array(ROWS * FEATURES).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const weight = new Float32Array(FEATURES * FEATURES).map((_, i) => ((i * 104729) % 1000) / 1000 - 0.5);
+  const bias = new Float32Array(FEATURES);
+  const out = new Float32Array(ROWS * FEATURES);
+  const view = wrapLinearWeight(weight, FEATURES, FEATURES);
+  const flopsPerCall = 2 * ROWS * FEATURES * FEATURES;
+  // Warm up: until V8 has compiled the kernel with its optimizing compiler, it runs several
+  // times slower.
+  const warmupEnd = performance.now() + WARMUP_MS;
+  while (performance.now() < warmupEnd) linearTiled(out, x, view, bias, 0, ROWS);
+  const rates: number[] = [];
+  const end = performance.now() + totalMs;
+  while (performance.now() < end || rates.length < 3) {
+    const start = performance.now();
+    let calls = 0;
+    let elapsed = 0;
+    do {
+      linearTiled(out, x, view, bias, 0, ROWS);
+      calls++;
+      elapsed = performance.now() - start;
+    } while (elapsed < SAMPLE_MS);
+    rates.push((flopsPerCall * calls) / elapsed / 1e6);
+  }
+  return median(rates);
+}
