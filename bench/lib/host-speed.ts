@@ -15,9 +15,8 @@ import { median } from './stats.ts';
 
 const ROWS = 64;
 const FEATURES = 384;
-const SAMPLE_MS = 50;
-
 const WARMUP_MS = 300;
+const SAMPLE_MS = 50;
 
 /** Median GFLOPS of the kernel over samples of ~50 ms, for about `totalMs` after a warm-up. */
 export function measureHostSpeed(totalMs = 700): number {
