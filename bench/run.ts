@@ -6,16 +6,22 @@
  *   npm run bench -- [--runs 3] [--engines minilm-ts,onnxruntime-node] [--threads 1,2]
  *                    [--quick] [--force] [--onnx PATH] [--max-busy 0.25]
  *                    [--load-attempts 6] [--load-wait 20] [--timeout 60]
+ *                    [--min-host-speed 0] [--host-attempts 40] [--host-wait 30]
  *
  * Before each round it samples the CPU for a second; if other processes use more than
  * --max-busy cores it waits --load-wait seconds and tries again, up to --load-attempts times,
  * then gives up without recording anything, unless --force (then the round is recorded and
  * marked as forced). Before each engine process it times a fixed run of the pure-JS kernel
  * (lib/host-speed.ts) and records the host's speed: a slowed host is invisible to the CPU check.
+ * With --min-host-speed G (GFLOPS of that run; 0, the default, only records it), a process
+ * starts only once the host runs at G or more: below it the harness waits --host-wait seconds
+ * and measures again, up to --host-attempts times, then gives up like the CPU check (or, with
+ * --force, starts the process anyway; RESULTS.md then marks its host speed as below the minimum).
  * --timeout is per engine process, in minutes.
  *
  * Exit code: 0 when every engine ran and agreed; 2 when one failed or computed a wrong result
- * (the results are written all the same); 1 on bad options; 3 when the CPU stayed busy.
+ * (the results are written all the same); 1 on bad options; 3 when the CPU stayed busy or the
+ * host stayed slow.
  */
 
 import fs from 'node:fs';
@@ -27,7 +33,7 @@ import { BenchArgumentError, intOption, numberOption, parseArgs } from './lib/ar
 import type { EngineConfig } from './lib/configs.ts';
 import { allConfigs, parseThreadCounts, selectConfigs } from './lib/configs.ts';
 import { waitForQuietCpu } from './lib/cpu-load.ts';
-import { measureHostSpeed } from './lib/host-speed.ts';
+import { waitForFastHost } from './lib/host-speed.ts';
 import { killRunningEngineProcess, runEngineProcess } from './lib/engine-process.ts';
 import { describeMachine } from './lib/machine.ts';
 import {
@@ -52,6 +58,9 @@ interface HarnessOptions {
   maxBusyCores: number;
   loadAttempts: number;
   loadWaitMs: number;
+  minHostGflops: number;
+  hostAttempts: number;
+  hostWaitMs: number;
   timeoutMs: number;
 }
 
@@ -66,6 +75,9 @@ function readOptions(argv: string[]): HarnessOptions {
     'max-busy': 'string',
     'load-attempts': 'string',
     'load-wait': 'string',
+    'min-host-speed': 'string',
+    'host-attempts': 'string',
+    'host-wait': 'string',
     timeout: 'string',
   });
   return {
@@ -77,6 +89,9 @@ function readOptions(argv: string[]): HarnessOptions {
     maxBusyCores: numberOption(args, 'max-busy', 0.25),
     loadAttempts: intOption(args, 'load-attempts', 6),
     loadWaitMs: numberOption(args, 'load-wait', 20) * 1000,
+    minHostGflops: numberOption(args, 'min-host-speed', 0),
+    hostAttempts: intOption(args, 'host-attempts', 40),
+    hostWaitMs: numberOption(args, 'host-wait', 30) * 1000,
     timeoutMs: numberOption(args, 'timeout', 60) * 60_000,
   };
 }
@@ -206,8 +221,23 @@ async function main(): Promise<number> {
       const runnable = active.filter((s) => s.skipped === null);
       const shift = (round - 1) % Math.max(1, runnable.length);
       for (const s of [...runnable.slice(shift), ...runnable.slice(0, shift)]) {
-        hostGflops[s.config.id] = measureHostSpeed();
-        log(`round ${round}/${options.runs}: ${s.config.id} (host speed ${hostGflops[s.config.id]!.toFixed(2)} GFLOPS)...`);
+        const host = await waitForFastHost({
+          minGflops: options.minHostGflops,
+          attempts: options.force ? 1 : options.hostAttempts,
+          waitMs: options.hostWaitMs,
+          onSlow: (gflops, attempt) =>
+            log(`round ${round}: the host runs at ${gflops.toFixed(2)} GFLOPS (minimum ${options.minHostGflops})` +
+              (options.force ? ', starting anyway (--force)' : `, waiting (check ${attempt}/${options.hostAttempts})`)),
+        });
+        if (!host.fast && !options.force) {
+          log(
+            `the host stayed slow (${host.gflops.toFixed(2)} GFLOPS after ${host.measurements} checks, minimum ${options.minHostGflops}): ` +
+              'nothing recorded. Run again later, lower --min-host-speed, or pass --force to record anyway (RESULTS.md then marks the slow processes).',
+          );
+          return 3;
+        }
+        hostGflops[s.config.id] = host.gflops;
+        log(`round ${round}/${options.runs}: ${s.config.id} (host speed ${host.gflops.toFixed(2)} GFLOPS)...`);
         const outcome = await runEngineProcess(s.config, runnerArgs(s.config), options.timeoutMs, bundles.get(s.config.runnerPath), engineEnv);
         if (!outcome.ok) {
           s.failures.push(outcome.error);
@@ -248,6 +278,7 @@ async function main(): Promise<number> {
     quick: options.quick,
     force: options.force,
     maxBusyCores: options.maxBusyCores,
+    minHostGflops: options.minHostGflops,
     roundLoads,
     workloadSizes: sizes,
     minilmRevision: minilmRevision(),

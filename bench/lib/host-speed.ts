@@ -6,10 +6,12 @@
  * matmul kernel (`linearTiled`) on a [64, 384] × [384, 384]ᵀ product, and records its rate in
  * GFLOPS: rounds of one run can then be compared, and a run on a slowed host shows it.
  *
- * It flags, it does not fix: ratios between engines of one run stay meaningful when the host is
- * slow for all of them alike; the absolute numbers do not.
+ * By itself it flags, it does not fix: ratios between engines of one run stay meaningful when the
+ * host is slow for all of them alike; the absolute numbers do not. `waitForFastHost` (the
+ * harness's --min-host-speed) goes further and holds each process back until the host is fast.
  */
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { linearTiled, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
 import { median } from './stats.ts';
 
@@ -45,4 +47,34 @@ export function measureHostSpeed(totalMs = 700): number {
     rates.push((flopsPerCall * calls) / elapsed / 1e6);
   }
   return median(rates);
+}
+
+export interface HostSpeedCheck {
+  /** GFLOPS of the last measurement: the one just before the engine process starts. */
+  gflops: number;
+  /** At or above the minimum asked for (always true without one). */
+  fast: boolean;
+  measurements: number;
+}
+
+/**
+ * Measures the host's speed and, while it is below `minGflops`, waits `waitMs` and measures
+ * again, up to `attempts` measurements in all: so that an engine process starts on a host
+ * running at its usual speed rather than in one of its slowed periods. `minGflops: 0` measures
+ * once.
+ */
+export async function waitForFastHost(options: {
+  minGflops: number;
+  attempts: number;
+  waitMs: number;
+  onSlow?: (gflops: number, attempt: number) => void;
+}): Promise<HostSpeedCheck> {
+  let gflops = 0;
+  for (let attempt = 1; attempt <= options.attempts; attempt++) {
+    gflops = measureHostSpeed();
+    if (gflops >= options.minGflops) return { gflops, fast: true, measurements: attempt };
+    options.onSlow?.(gflops, attempt);
+    if (attempt < options.attempts) await sleep(options.waitMs);
+  }
+  return { gflops, fast: false, measurements: options.attempts };
 }

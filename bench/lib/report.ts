@@ -35,6 +35,8 @@ export interface RunMeta {
   quick: boolean;
   force: boolean;
   maxBusyCores: number;
+  /** --min-host-speed: processes start only once the host runs at this many GFLOPS (0: no minimum). */
+  minHostGflops: number;
   roundLoads: RoundLoad[];
   workloadSizes: { short: number; passages: number; mixed: number; latencyWarmup: number; latencyMeasured: number };
   /** The commit of the engine's sources (null outside git). */
@@ -55,6 +57,12 @@ export function withoutMachinePaths(text: string): string {
 export function label(summary: ConfigSummary): string {
   const first = summary.results[0];
   return first === undefined ? summary.config.id : `${summary.config.id} (${first.version})`;
+}
+
+/** A process's host speed; marked * when below the run's minimum (started anyway, --force). */
+function hostSpeedCell(gflops: number | undefined, minimum: number): string {
+  if (gflops === undefined) return '–';
+  return `${gflops.toFixed(2)}${gflops < minimum ? '*' : ''}`;
 }
 
 export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]): string {
@@ -91,13 +99,16 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
     '',
     "GFLOPS of a fixed piece of work timed just before each engine process: the engine's pure-JavaScript kernel on a [64×384]·[384×384]ᵀ product " +
       '(bench/lib/host-speed.ts). It falls when another machine sharing the physical cores is busy, which the CPU check above cannot see: ' +
-      'compare the rounds with it, and read a row well below the others as a slowed host.',
+      'compare the rounds with it, and read a row well below the others as a slowed host.' +
+      (meta.minHostGflops > 0
+        ? ` Each process started only once the host ran at ${meta.minHostGflops} GFLOPS or more (\`--min-host-speed\`); a value marked * was below it, started anyway (\`--force\`).`
+        : ''),
     '',
     `| configuration | ${meta.roundLoads.map((r) => `round ${r.round}`).join(' | ')} |`,
     `| --- | ${meta.roundLoads.map(() => '---').join(' | ')} |`,
     ...summaries
       .filter((s) => meta.roundLoads.some((r) => r.hostGflops[s.config.id] !== undefined))
-      .map((s) => `| ${s.config.id} | ${meta.roundLoads.map((r) => fixed(r.hostGflops[s.config.id] ?? null, 2)).join(' | ')} |`),
+      .map((s) => `| ${s.config.id} | ${meta.roundLoads.map((r) => hostSpeedCell(r.hostGflops[s.config.id], meta.minHostGflops)).join(' | ')} |`),
     '',
   );
 
