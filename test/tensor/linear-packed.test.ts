@@ -151,6 +151,13 @@ describe('linearTiled vs plain linear', () => {
     }
   });
 
+  it('bias-less layers of different widths in turn share one zero bias without reading past it or into each other', () => {
+    // Narrow, wide, narrow, wider: the shared zeros grow, and a wide array serves narrow layers.
+    [[3, 5, 4], [4, 9, 17], [3, 5, 4], [5, 6, 33]].forEach(([rows, inFeatures, outFeatures], i) =>
+      runCase({ rows: rows!, inFeatures: inFeatures!, outFeatures: outFeatures!, withBias: false, activation: i % 2 === 0 ? 'none' : 'gelu', seed: 70 + 3 * i }),
+    );
+  });
+
   it('reads x and out through subarray views with an offset', () => {
     const rows = 5, inFeatures = 6, outFeatures = 7;
     const xBacking = randomArray(3 + rows * inFeatures, 31);
