@@ -3,9 +3,10 @@
  * host does not move.
  *
  *   npm run bench:paired                                  # js backend, 1 thread, 4 passes
- *   npm run bench:paired -- --threads 1,2 --passes 6 [--backend simd] [--onnx PATH] [--write]
+ *   npm run bench:paired -- --threads 2 --passes 6 [--backend simd] [--onnx PATH] [--write]
  *
- * --write also saves the tables, with date, machine, versions and command, in bench/PAIRED-RESULTS.md.
+ * --write also saves the table, with date, machine, versions and command, as this backend's and
+ * thread count's section of bench/PAIRED-RESULTS.md.
  *
  * Why it exists. The harness (run.ts) runs each engine in a process of its own, minutes apart.
  * On a virtual machine whose host slows by up to 2× for minutes at a time (see the host-speed
@@ -27,27 +28,26 @@
  * (the same as run.ts's cross-engine check), else the script stops with exit code 2.
  */
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { importPeer } from './peers/import-peer.mjs';
 import { AGREEMENT_TOLERANCE } from './lib/aggregate.ts';
 import { BenchArgumentError, intOption, parseArgs } from './lib/args.ts';
 import { measureHostSpeed } from './lib/host-speed.ts';
-import { parseThreadCounts } from './lib/configs.ts';
 import { describeMachine } from './lib/machine.ts';
-import { importMinilmNode, minilmRevision, minilmVersion, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
-import { ortEngine } from './lib/ort-engine.ts';
+import { importMinilmNode, minilmBenchEngine, minilmRevision, minilmVersion, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
+import { createOrtWebSession, ortEngine } from './lib/ort-engine.ts';
 import { benchDir, peerInstalled, peerVersion, requireOnnxPath } from './lib/paths.ts';
 import type { OrtModule } from './lib/peer-types.ts';
 import type { BenchEngine } from './lib/protocol.ts';
 import { loadWorkloads } from './lib/protocol.ts';
+import { writeMarkedSection } from './lib/results-section.ts';
 import { percentile } from './lib/stats.ts';
-import type { BatchedWorkload, BenchSequence, Workloads } from './lib/workloads.ts';
+import type { BatchedWorkload, BenchSequence } from './lib/workloads.ts';
 import { batches } from './lib/workloads.ts';
 
 interface PairedOptions {
-  threadCounts: number[];
+  threads: number;
   passes: number;
   backend: string;
   onnx: string | undefined;
@@ -57,7 +57,7 @@ interface PairedOptions {
 function readOptions(argv: string[]): PairedOptions {
   const args = parseArgs(argv, { threads: 'string', passes: 'string', backend: 'string', onnx: 'string', write: 'flag' });
   return {
-    threadCounts: parseThreadCounts(args.values.get('threads') ?? '1'),
+    threads: intOption(args, 'threads', 1),
     passes: intOption(args, 'passes', 4),
     backend: args.values.get('backend') ?? 'js',
     onnx: args.values.get('onnx'),
@@ -120,61 +120,25 @@ async function measurePairs(minilm: BenchEngine, peer: BenchEngine, workload: Ba
   return result;
 }
 
-/** Where --write saves the results. */
+/** Where --write saves the results: one section per backend and thread count. */
 const PAIRED_RESULTS_FILE = path.join(benchDir, 'PAIRED-RESULTS.md');
+const PAIRED_RESULTS_HEADING = [
+  '# Paired throughput ratios',
+  '',
+  'minilm-ts ÷ onnxruntime-web, batch by batch in one process (`npm run bench:paired`): every batch embedded by one engine and then by the other, ' +
+    "the order alternating; the ratio of each pair is minilm-ts's speed ÷ onnxruntime-web's (above 1: minilm-ts faster). " +
+    'Medians over the pairs, quartiles in brackets. Each section is rewritten by the command it names. ' +
+    'See bench/README.md ("One ratio, batch by batch") for what this measures and what it does not.',
+].join('\n');
 
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const quartiles = (samples: number[], digits: number): string =>
   `${percentile(samples, 50).toFixed(digits)} (${percentile(samples, 25).toFixed(digits)}–${percentile(samples, 75).toFixed(digits)})`;
 
-/** Loads both engines at `threads` threads, measures both workloads, returns the section's lines. */
-async function measureAtThreads(threads: number, options: PairedOptions, onnxPath: string, workloads: Workloads): Promise<string[]> {
-  const minilmModule = await importMinilmNode();
-  const encoder = await minilmModule.loadSentenceEncoder(syntheticFullDir, { threads, backend: options.backend });
-  await encoder.ready?.();
-  const minilm: BenchEngine = {
-    embed: (batch) => encoder.embedTokenIds(batch.map((s) => ({ inputIds: s.ids }))),
-    dispose: () => encoder.dispose(),
-  };
-  // The same session settings as engines/onnxruntime-web.ts.
-  const ort = (await importPeer('onnxruntime-web')) as OrtModule;
-  ort.env.wasm!.numThreads = threads;
-  ort.env.wasm!.simd = true;
-  const session = await ort.InferenceSession.create(onnxPath, {
-    executionProviders: ['wasm'],
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-  });
-  const peer = ortEngine(ort, session);
-
-  const hostBefore = measureHostSpeed();
-  const rows: string[] = [];
-  for (const [name, workload] of [['short sentences', workloads.short], ['passages', workloads.passages]] as const) {
-    log(`${threads} thread(s), ${name}: ${options.passes} passes of ${batches(workload).length} batches of ${workload.batchSize}, each by both engines...`);
-    const r = await measurePairs(minilm, peer, workload, options.passes);
-    rows.push(
-      `| ${name} | ${r.pairs} | ${quartiles(r.ratios, 3)} | ${quartiles(r.minilmItemsPerSecond, 2)} | ${quartiles(r.peerItemsPerSecond, 2)} | ${r.largestDifference.toExponential(1)} |`,
-    );
-  }
-  const hostAfter = measureHostSpeed();
-  await minilm.dispose();
-  await peer.dispose();
-  return [
-    `## minilm-ts/${options.backend}@${threads} ÷ onnxruntime-web@${threads}`,
-    '',
-    `Host speed before / after: ${hostBefore.toFixed(2)} / ${hostAfter.toFixed(2)} GFLOPS (bench/lib/host-speed.ts; about 4 when the host is quiet).`,
-    '',
-    '| workload | pairs | speed ratio, median (quartiles) | minilm-ts items/s | onnxruntime-web items/s | largest difference |',
-    '| --- | ---: | --- | --- | --- | ---: |',
-    ...rows,
-    '',
-  ];
-}
-
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   const options = readOptions(argv);
+  const { threads } = options;
   if (!peerInstalled('onnxruntime-web')) {
     log('onnxruntime-web is not installed: cd bench/peers && ONNXRUNTIME_NODE_INSTALL=skip npm ci');
     return 1;
@@ -184,17 +148,31 @@ async function main(): Promise<number> {
   await writeSyntheticFullModel(syntheticFullDir);
   const workloads = loadWorkloads(false);
 
-  const sections: string[] = [];
-  // Each thread count loads its own pair of engines (the thread count is fixed at load).
-  for (const threads of options.threadCounts) sections.push(...(await measureAtThreads(threads, options, onnxPath, workloads)));
+  // One thread count per process: onnxruntime-web fixes its thread count when its WebAssembly
+  // module starts, at the first session, and ignores a later setting.
+  const minilmModule = await importMinilmNode();
+  const encoder = await minilmModule.loadSentenceEncoder(syntheticFullDir, { threads, backend: options.backend });
+  await encoder.ready?.();
+  const minilm = minilmBenchEngine(encoder);
+  const ort = (await importPeer('onnxruntime-web')) as OrtModule;
+  const peer = ortEngine(ort, await createOrtWebSession(ort, onnxPath, threads));
+
+  const hostBefore = measureHostSpeed();
+  const rows: string[] = [];
+  for (const [name, workload] of [['short sentences', workloads.short], ['passages', workloads.passages]] as const) {
+    log(`${name}: ${options.passes} passes of ${batches(workload).length} batches of ${workload.batchSize}, each by both engines...`);
+    const r = await measurePairs(minilm, peer, workload, options.passes);
+    rows.push(
+      `| ${name} | ${r.pairs} | ${quartiles(r.ratios, 3)} | ${quartiles(r.minilmItemsPerSecond, 2)} | ${quartiles(r.peerItemsPerSecond, 2)} | ${r.largestDifference.toExponential(1)} |`,
+    );
+  }
+  const hostAfter = measureHostSpeed();
+  await minilm.dispose();
+  await peer.dispose();
 
   const machine = describeMachine();
-  const document = [
-    '# Paired throughput ratios',
-    '',
-    'minilm-ts ÷ onnxruntime-web, batch by batch in one process: every batch embedded by one engine and then by the other, ' +
-      'the order alternating; the ratio of each pair is minilm-ts\'s speed ÷ onnxruntime-web\'s (above 1: minilm-ts faster). ' +
-      'Medians over the pairs, quartiles in brackets. See bench/README.md ("One ratio, batch by batch") for what this does and does not measure.',
+  const section = [
+    `## minilm-ts/${options.backend}@${threads} ÷ onnxruntime-web@${threads}`,
     '',
     `- Date: ${new Date().toISOString()}`,
     `- Machine: ${machine.cpuModel}, ${machine.logicalCpus} logical CPUs, ${machine.memoryGb.toFixed(1)} GB RAM, ${machine.os}; Node ${machine.node}`,
@@ -202,13 +180,16 @@ async function main(): Promise<number> {
     `- Command: \`npm run bench:paired${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\``,
     `- Workloads: those of run.ts (bench/corpus.json): ${workloads.short.sequences.length} short sentences in batches of ${workloads.short.batchSize}, ` +
       `${workloads.passages.sequences.length} passages in batches of ${workloads.passages.batchSize}; ${options.passes} passes over each.`,
+    `- Host speed before / after: ${hostBefore.toFixed(2)} / ${hostAfter.toFixed(2)} GFLOPS (bench/lib/host-speed.ts; about 4 on this machine when its host is quiet).`,
     '',
-    ...sections,
+    '| workload | pairs | speed ratio, median (quartiles) | minilm-ts items/s | onnxruntime-web items/s | largest difference |',
+    '| --- | ---: | --- | --- | --- | ---: |',
+    ...rows,
   ].join('\n');
-  console.log(document);
+  console.log(section);
   if (options.write) {
-    fs.writeFileSync(PAIRED_RESULTS_FILE, document);
-    log(`wrote bench/${path.basename(PAIRED_RESULTS_FILE)}`);
+    writeMarkedSection(PAIRED_RESULTS_FILE, PAIRED_RESULTS_HEADING, `paired-${options.backend}-threads${threads}`, section);
+    log(`wrote its section of bench/${path.basename(PAIRED_RESULTS_FILE)}`);
   }
   return 0;
 }

@@ -21,7 +21,7 @@
  * and the results-file writer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ import { parseArgs } from 'node:util';
 import { loadSentenceEncoder, type LoadOptions } from '../src/node.ts';
 import { writeSyntheticModelFolder, type SyntheticVariant } from '../src/node/synthetic-folder.ts';
 import { percentile } from './lib/stats.ts';
+import { writeMarkedSection } from './lib/results-section.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 export const RESULTS_FILE = join(repoRoot, 'bench', 'SERVER-RESULTS.md');
@@ -195,21 +196,9 @@ export async function health(origin: string): Promise<any> {
 // Results file
 // ---------------------------------------------------------------------------------------------
 
-/** Replaces the text between `<!-- name:begin -->` and `<!-- name:end -->` (appends the section if absent). */
+/** Replaces this command's section of SERVER-RESULTS.md (see lib/results-section.ts). */
 export function writeResultsSection(name: string, markdown: string): void {
-  const begin = `<!-- ${name}:begin -->`;
-  const end = `<!-- ${name}:end -->`;
-  let text: string;
-  try {
-    text = readFileSync(RESULTS_FILE, 'utf8');
-  } catch {
-    text = '# Server and reliability results\n';
-  }
-  const block = `${begin}\n${markdown.trim()}\n${end}`;
-  const from = text.indexOf(begin);
-  const to = text.indexOf(end);
-  text = from >= 0 && to > from ? text.slice(0, from) + block + text.slice(to + end.length) : `${text.trimEnd()}\n\n${block}\n`;
-  writeFileSync(RESULTS_FILE, text);
+  writeMarkedSection(RESULTS_FILE, '# Server and reliability results', name, markdown);
 }
 
 export function machineLine(): string {

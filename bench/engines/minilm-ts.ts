@@ -12,8 +12,7 @@
  * `scripts/make-synthetic.ts` in a child process before the clock starts.
  */
 
-import { importMinilmNode, minilmEntry, minilmUnavailableReason, minilmVersion, syntheticFullDir, writeSyntheticFullModelInChild } from '../lib/minilm-ts-api.ts';
-import type { BenchEngine } from '../lib/protocol.ts';
+import { importMinilmNode, minilmBenchEngine, minilmEntry, minilmUnavailableReason, minilmVersion, syntheticFullDir, writeSyntheticFullModelInChild } from '../lib/minilm-ts-api.ts';
 import { LoadClock, loadWorkloads, parseRunnerOptions, runProtocol, runnerMain } from '../lib/protocol.ts';
 import type { EngineIdentity, RunnerOutput } from '../lib/result.ts';
 
@@ -54,10 +53,5 @@ runnerMain(async (): Promise<RunnerOutput> => {
     if (backend === 'js') throw error;
     return { kind: 'skipped', ...identity, reason: `backend '${backend}' did not load: ${(error as Error).message}` };
   }
-  const loaded = encoder;
-  const engine: BenchEngine = {
-    embed: (batch) => loaded.embedTokenIds(batch.map((s) => ({ inputIds: s.ids }))),
-    dispose: () => loaded.dispose(),
-  };
-  return runProtocol(identity, engine, clock, workloads, options.quick);
+  return runProtocol(identity, minilmBenchEngine(encoder), clock, workloads, options.quick);
 });

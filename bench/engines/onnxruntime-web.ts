@@ -7,7 +7,7 @@
  */
 
 import { importPeer } from '../peers/import-peer.mjs';
-import { ortEngine } from '../lib/ort-engine.ts';
+import { createOrtWebSession, ortEngine } from '../lib/ort-engine.ts';
 import { requireOnnxPath, peerVersion } from '../lib/paths.ts';
 import type { OrtModule } from '../lib/peer-types.ts';
 import { LoadClock, loadWorkloads, parseRunnerOptions, runProtocol, runnerMain } from '../lib/protocol.ts';
@@ -21,16 +21,7 @@ runnerMain(async () => {
   const ort = await clock.importStep(() => importPeer('onnxruntime-web') as Promise<OrtModule>);
   // The WebAssembly module itself is fetched and compiled inside InferenceSession.create,
   // so it counts as "weights ready", not as "import".
-  const session = await clock.weightsStep(() => {
-    ort.env.wasm!.numThreads = options.threads;
-    ort.env.wasm!.simd = true;
-    return ort.InferenceSession.create(onnxPath, {
-      executionProviders: ['wasm'],
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
-  });
+  const session = await clock.weightsStep(() => createOrtWebSession(ort, onnxPath, options.threads));
   const identity = {
     engine: 'onnxruntime-web',
     version: peerVersion('onnxruntime-web'),

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from './paths.ts';
+import type { BenchEngine } from './protocol.ts';
 
 export interface MinilmEncoder {
   embedTokenIds(batch: { inputIds: number[]; attentionMask?: number[] }[]): Promise<Float32Array[]>;
@@ -62,6 +63,14 @@ export function minilmEntry(): string {
 
 export function importMinilmNode(): Promise<MinilmNodeModule> {
   return import(pathToFileURL(minilmEntry()).href) as Promise<MinilmNodeModule>;
+}
+
+/** A loaded encoder as the benchmarks measure it: token ids in, one vector per sequence out (no tokenizer). */
+export function minilmBenchEngine(encoder: MinilmEncoder): BenchEngine {
+  return {
+    embed: (batch) => encoder.embedTokenIds(batch.map((s) => ({ inputIds: s.ids }))),
+    dispose: () => encoder.dispose(),
+  };
 }
 
 /** Writes (or refreshes) the synthetic full-size checkpoint folder `outDir`, in this process. */

@@ -13,6 +13,22 @@ import type { BenchEngine } from './protocol.ts';
 import type { OrtModule, OrtSession } from './peer-types.ts';
 import type { BenchSequence } from './workloads.ts';
 
+/**
+ * An onnxruntime-web session on its WebAssembly SIMD backend with `threads` threads, set up as
+ * every onnxruntime-web measurement here sets it up (engines/onnxruntime-web.ts, paired.ts). The
+ * WebAssembly module itself is fetched and compiled inside `create`.
+ */
+export function createOrtWebSession(ort: OrtModule, onnxPath: string, threads: number): Promise<OrtSession> {
+  ort.env.wasm!.numThreads = threads;
+  ort.env.wasm!.simd = true;
+  return ort.InferenceSession.create(onnxPath, {
+    executionProviders: ['wasm'],
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+}
+
 export function ortEngine(ort: OrtModule, session: OrtSession): BenchEngine {
   return {
     async embed(batch: BenchSequence[]): Promise<Float32Array[]> {
