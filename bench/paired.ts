@@ -34,7 +34,7 @@ import { importPeer } from './peers/import-peer.mjs';
 import { AGREEMENT_TOLERANCE } from './lib/aggregate.ts';
 import { BenchArgumentError, intOption, parseArgs } from './lib/args.ts';
 import { measureHostSpeed } from './lib/host-speed.ts';
-import { describeMachine } from './lib/machine.ts';
+import { describeMachine, machineSummary } from './lib/machine.ts';
 import { importMinilmNode, minilmBenchEngine, minilmRevision, minilmVersion, syntheticFullDir, writeSyntheticFullModel } from './lib/minilm-ts-api.ts';
 import { createOrtWebSession, ortEngine } from './lib/ort-engine.ts';
 import { benchDir, peerInstalled, peerVersion, requireOnnxPath } from './lib/paths.ts';
@@ -175,7 +175,7 @@ async function main(): Promise<number> {
     `## minilm-ts/${options.backend}@${threads} ÷ onnxruntime-web@${threads}`,
     '',
     `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${machine.cpuModel}, ${machine.logicalCpus} logical CPUs, ${machine.memoryGb.toFixed(1)} GB RAM, ${machine.os}; Node ${machine.node}`,
+    `- Machine: ${machineSummary(machine)}; Node ${machine.node}`,
     `- minilm-ts ${minilmVersion()} (${minilmRevision() ?? 'not a git checkout'}), from its sources through tsx; onnxruntime-web ${peerVersion('onnxruntime-web')}, WebAssembly SIMD`,
     `- Command: \`npm run bench:paired${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\``,
     `- Workloads: those of run.ts (bench/corpus.json): ${workloads.short.sequences.length} short sentences in batches of ${workloads.short.batchSize}, ` +

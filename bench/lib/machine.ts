@@ -24,6 +24,11 @@ export function describeMachine(): MachineInfo {
   };
 }
 
+/** One line for a results file: CPU model, logical CPUs, memory and OS (Node apart). */
+export function machineSummary(machine: MachineInfo): string {
+  return `${machine.cpuModel}, ${machine.logicalCpus} logical CPUs, ${machine.memoryGb.toFixed(1)} GB RAM, ${machine.os}`;
+}
+
 function cpuModel(): string {
   try {
     const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');

@@ -11,6 +11,7 @@ import os from 'node:os';
 import type { ConfigSummary, Medians } from './aggregate.ts';
 import { AGREEMENT_TOLERANCE } from './aggregate.ts';
 import type { MachineInfo } from './machine.ts';
+import { machineSummary } from './machine.ts';
 import { repoRoot } from './paths.ts';
 
 export interface RoundLoad {
@@ -61,8 +62,7 @@ export function label(summary: ConfigSummary): string {
 
 /** A process's host speed; marked * when below the run's minimum (started anyway, --force). */
 function hostSpeedCell(gflops: number | undefined, minimum: number): string {
-  if (gflops === undefined) return '–';
-  return `${gflops.toFixed(2)}${gflops < minimum ? '*' : ''}`;
+  return gflops === undefined ? fixed(null, 2) : `${fixed(gflops, 2)}${gflops < minimum ? '*' : ''}`;
 }
 
 export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]): string {
@@ -80,7 +80,7 @@ export function renderResults(meta: RunMeta, summaries: readonly ConfigSummary[]
   }
   push(
     `- Date: ${meta.date}`,
-    `- Machine: ${meta.machine.cpuModel}, ${meta.machine.logicalCpus} logical CPUs, ${meta.machine.memoryGb.toFixed(1)} GB RAM, ${meta.machine.os}`,
+    `- Machine: ${machineSummary(meta.machine)}`,
     `- Node: ${meta.machine.node}`,
     `- minilm-ts sources: ${meta.minilmRevision === null ? 'not a git checkout' : `commit ${meta.minilmRevision}`}`,
     `- Command: \`${meta.command}\``,
