@@ -47,8 +47,6 @@ export class ThreadedBackendError extends Error {
   override name = 'ThreadedBackendError';
 }
 
-/** Chunks per thread: enough for a slow thread to hand its share over, few enough to be cheap. */
-const CHUNKS_PER_THREAD = 4;
 /** How long the caller spins before sleeping while it waits for the workers' last rows. */
 const CALLER_SPIN_MS = 0.5;
 /** Workers load their module (and, from TypeScript sources under Node < 22, a compiler) first. */
@@ -211,12 +209,15 @@ export class LinearWorkerPool {
    * Rows per chunk for a call of `rows` rows, or `rows` when the call is too small to share
    * (fewer than `minMultiplyAdds`, about 0.1 ms of the kernel's work). `rowTile`: chunk starts
    * stay multiples of the kernel's row tile, so each row is computed the same way wherever it falls.
+   * `chunksPerThread`: how finely the rows are cut. Threads claim chunks until none is left, so a
+   * call ends up to one chunk after its first thread runs out of work: finer chunks shorten that
+   * wait, and each chunk costs a claim and a call of the kernel. Each backend sets it for its kernel.
    * Asked once per call, it also counts the call's work toward starting the workers.
    */
-  chunkRows(rows: number, multiplyAdds: number, minMultiplyAdds: number, rowTile: number): number {
+  chunkRows(rows: number, multiplyAdds: number, minMultiplyAdds: number, rowTile: number, chunksPerThread: number): number {
     this.countWork(multiplyAdds);
     if (!this.haveWorkersJoined() || rows <= rowTile || multiplyAdds < minMultiplyAdds) return rows;
-    const perChunk = Math.max(Math.ceil(rows / (this.threads * CHUNKS_PER_THREAD)), Math.ceil(rows / MAX_CHUNKS));
+    const perChunk = Math.max(Math.ceil(rows / (this.threads * chunksPerThread)), Math.ceil(rows / MAX_CHUNKS));
     return Math.ceil(perChunk / rowTile) * rowTile;
   }
 

@@ -193,6 +193,26 @@ describe('threaded backend, 2 threads', () => {
     }
   });
 
+  it('cuts a shared call into chunksPerThread chunks per thread, on row-tile boundaries', async () => {
+    const pool = await LinearWorkerPool.start(2, spawnNodeLinearWorker);
+    try {
+      const big = 1 << 30; // multiply-adds: always worth sharing
+      // 448 rows (a batch of 32 short sentences) on 2 threads.
+      expect(pool.chunkRows(448, big, 1 << 17, 2, 16)).toBe(14); // 32 chunks
+      expect(pool.chunkRows(448, big, 1 << 17, 2, 4)).toBe(56); // 8 chunks
+      expect(pool.chunkRows(100, big, 1 << 17, 2, 16)).toBe(4); // ⌈100 / 32⌉ = 4
+      expect(pool.chunkRows(100, big, 1 << 17, 8, 16)).toBe(8); // rounded up to the row tile
+      expect(pool.chunkRows(90, big, 1 << 17, 2, 16)).toBe(4); // ⌈90 / 32⌉ = 3, rounded up to 4
+      // Too little work, or no more rows than a tile: not shared (one chunk of all the rows).
+      expect(pool.chunkRows(448, (1 << 17) - 1, 1 << 17, 2, 16)).toBe(448);
+      expect(pool.chunkRows(2, big, 1 << 17, 2, 16)).toBe(2);
+      // Never more than MAX_CHUNKS chunks, however fine the setting.
+      expect(Math.ceil(100_000 / pool.chunkRows(100_000, big, 1 << 17, 2, 1_000_000))).toBeLessThanOrEqual(4094);
+    } finally {
+      pool.dispose();
+    }
+  });
+
   it('shares rows with the worker on large calls', () => {
     const rows = 256, inFeatures = 384, outFeatures = 1536;
     const weight = backend.prepare(randomArray(outFeatures * inFeatures, 7), outFeatures, inFeatures);

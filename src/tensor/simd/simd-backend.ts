@@ -268,6 +268,8 @@ const CHUNK_ROW_MULTIPLE = 8;
  * ~0.1 ms (less when it is still spinning), which is ~2 M multiply-adds at this kernel's speed.
  */
 const MIN_PARALLEL_MULTIPLY_ADDS = 1 << 20;
+/** Chunks per thread and call (see LinearWorkerPool.chunkRows): the pool's first setting, not re-measured for this kernel. */
+const CHUNKS_PER_THREAD = 4;
 
 /** A weight matrix in this backend's memory, for `matmulRowBlocks` (kernel-interface.ts). */
 class SimdPreparedLinear implements PreparedLinear {
@@ -429,7 +431,7 @@ class SimdLinearBackend implements SimdBackend {
     };
     const pool = this.pool;
     const multiplyAdds = rows * inFeatures * outFeatures;
-    const chunkRows = pool === null ? rows : pool.chunkRows(rows, multiplyAdds, MIN_PARALLEL_MULTIPLY_ADDS, CHUNK_ROW_MULTIPLE);
+    const chunkRows = pool === null ? rows : pool.chunkRows(rows, multiplyAdds, MIN_PARALLEL_MULTIPLY_ADDS, CHUNK_ROW_MULTIPLE, CHUNKS_PER_THREAD);
     if (pool === null || chunkRows >= rows) {
       computeRows(0, rows);
       return;
