@@ -12,6 +12,7 @@
 
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sampleUntil } from './sample-until.ts';
 
 export interface CpuLoadSample {
   busyCores: number;
@@ -75,13 +76,13 @@ export async function waitForQuietCpu(options: {
   waitMs: number;
   onBusy?: (sample: CpuLoadSample, attempt: number) => void;
 }): Promise<QuietCheck> {
-  let sample: CpuLoadSample | null = null;
-  for (let attempt = 1; attempt <= options.attempts; attempt++) {
-    sample = await sampleCpuLoad();
-    if (sample === null) return { quiet: true, sample, attempts: attempt };
-    if (sample.busyCores <= options.maxBusyCores) return { quiet: true, sample, attempts: attempt };
-    options.onBusy?.(sample, attempt);
-    if (attempt < options.attempts) await sleep(options.waitMs);
-  }
-  return { quiet: false, sample, attempts: options.attempts };
+  const result = await sampleUntil({
+    sample: () => sampleCpuLoad(),
+    // No sample (no /proc/stat): nothing to wait for.
+    good: (sample) => sample === null || sample.busyCores <= options.maxBusyCores,
+    attempts: options.attempts,
+    waitMs: options.waitMs,
+    onBad: (sample, attempt) => options.onBusy?.(sample!, attempt), // a bad sample is never null
+  });
+  return { quiet: result.good, sample: result.sample, attempts: result.attempts };
 }

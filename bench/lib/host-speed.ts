@@ -11,8 +11,8 @@
  * harness's --min-host-speed) goes further and holds each process back until the host is fast.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { linearTiled, wrapLinearWeight } from '../../src/tensor/linear-packed.ts';
+import { sampleUntil } from './sample-until.ts';
 import { median } from './stats.ts';
 
 const ROWS = 64;
@@ -69,12 +69,12 @@ export async function waitForFastHost(options: {
   waitMs: number;
   onSlow?: (gflops: number, attempt: number) => void;
 }): Promise<HostSpeedCheck> {
-  let gflops = 0;
-  for (let attempt = 1; attempt <= options.attempts; attempt++) {
-    gflops = measureHostSpeed();
-    if (gflops >= options.minGflops) return { gflops, fast: true, measurements: attempt };
-    options.onSlow?.(gflops, attempt);
-    if (attempt < options.attempts) await sleep(options.waitMs);
-  }
-  return { gflops, fast: false, measurements: options.attempts };
+  const result = await sampleUntil({
+    sample: () => measureHostSpeed(),
+    good: (gflops) => gflops >= options.minGflops,
+    attempts: options.attempts,
+    waitMs: options.waitMs,
+    onBad: (gflops, attempt) => options.onSlow?.(gflops, attempt),
+  });
+  return { gflops: result.sample, fast: result.good, measurements: result.attempts };
 }
