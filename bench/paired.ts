@@ -180,7 +180,7 @@ async function main(): Promise<number> {
     `- Command: \`npm run bench:paired${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\``,
     `- Workloads: those of run.ts (bench/corpus.json): ${workloads.short.sequences.length} short sentences in batches of ${workloads.short.batchSize}, ` +
       `${workloads.passages.sequences.length} passages in batches of ${workloads.passages.batchSize}; ${options.passes} passes over each.`,
-    `- Host speed before / after: ${hostBefore.toFixed(2)} / ${hostAfter.toFixed(2)} GFLOPS (bench/lib/host-speed.ts; about 4 on this machine when its host is quiet).`,
+    `- Host speed before / after: ${hostBefore.toFixed(2)} / ${hostAfter.toFixed(2)} GFLOPS (bench/lib/host-speed.ts, the measure of the host-speed table in RESULTS.md).`,
     '',
     '| workload | pairs | speed ratio, median (quartiles) | minilm-ts items/s | onnxruntime-web items/s | largest difference |',
     '| --- | ---: | --- | --- | --- | ---: |',
