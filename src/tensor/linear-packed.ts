@@ -45,9 +45,10 @@
  * `Math.fround` in the loop (1.7× slower).
  * Measured and not taken: the same 2×4 tile written as asm.js (a `"use asm"` module, which V8
  * validates and compiles as WebAssembly: no map checks, no spills) ran at 5.7–6.4 GFLOPS
- * against this kernel's 4.5–4.7 on the same quiet host, bit-identical. But its operands must all
- * lie in one non-shared ArrayBuffer: over a SharedArrayBuffer it ran at 3.9–4.2, the speed of
- * plain JavaScript, so threads would each need their own copy of the weights. And it would be
+ * without GELU, bit-identical, where this kernel ran at 4.5–4.7 on the same shapes minutes
+ * apart (and 4.7–4.8 in `bench:gemm`, above). But its operands must all lie in one non-shared
+ * ArrayBuffer: over a SharedArrayBuffer it ran at 3.9–4.2, the speed of plain JavaScript, so
+ * threads would each need their own copy of the weights. And it would be
  * WebAssembly by another name, faster only where WebAssembly runs, where the SIMD backend is 7×
  * faster.
  * The ceiling is the engine's: this same kernel runs at 4.2–4.8 GFLOPS in Deno (V8 15.0) as in
